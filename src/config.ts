@@ -1,0 +1,139 @@
+import { Secret } from './secret.js';
+
+export type Mode = 'production' | 'development' | 'local';
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type Region = 'us' | 'eu' | 'in';
+
+/** Residency servers, as listed in the upstream's OpenAPI `servers`. */
+export const REGION_BASE_URLS: Readonly<Record<Region, string>> = {
+  us: 'https://api.us.elevenlabs.io',
+  eu: 'https://api.eu.residency.elevenlabs.io',
+  in: 'https://api.in.residency.elevenlabs.io',
+};
+export const DEFAULT_BASE_URL = 'https://api.elevenlabs.io';
+
+export interface UpstreamConfig {
+  /** Origin of the REST API, without a trailing slash. */
+  readonly baseUrl: string;
+  /** Unset in demo mode, where main.ts supplies the embedded simulator's key. */
+  readonly apiKey: Secret | undefined;
+  /** Per attempt: from asking for a connection to the last body byte. Default 10 000 ms. */
+  readonly timeoutMs: number;
+  /** Upstream calls in flight at once, across all requests. Default 4 (plans allow 2 to 15). */
+  readonly maxConcurrency: number;
+  /** Extra attempts for idempotent GETs after a connection error, 5xx or 429. Default 2. */
+  readonly maxRetries: number;
+}
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly mode: Mode;
+  /** No API key: serve the embedded simulator's data. Never in production. */
+  readonly demo: boolean;
+  readonly upstream: UpstreamConfig;
+  readonly logLevel: LogLevel;
+  readonly graphiql: boolean;
+}
+
+export class ConfigError extends Error {
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** Reads and validates the environment once; throws one ConfigError naming every bad variable. */
+export function loadConfig(env: Env): Config {
+  const problems: string[] = [];
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[], fallback: T): T => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    problems.push(`${name} must be one of ${allowed.join(', ')} (got "${raw}")`);
+    return fallback;
+  };
+
+  const nodeEnv = read('NODE_ENV');
+  const mode: Mode = nodeEnv === 'production' ? 'production' : nodeEnv === 'development' ? 'development' : 'local';
+  const rawKey = read('ELEVENLABS_API_KEY');
+  const apiKey = rawKey === undefined ? undefined : new Secret(rawKey);
+  if (apiKey === undefined && mode === 'production') {
+    problems.push('ELEVENLABS_API_KEY is required when NODE_ENV=production (demo mode is refused in production)');
+  }
+
+  const baseUrl = readBaseUrl(read('ELEVENLABS_BASE_URL'), read('ELEVENLABS_REGION'), mode, problems);
+
+  const config: Config = {
+    port: int('PORT', 4000, 0, 65535),
+    host: read('HOST') ?? '0.0.0.0',
+    mode,
+    demo: apiKey === undefined,
+    upstream: {
+      baseUrl,
+      apiKey,
+      timeoutMs: int('UPSTREAM_TIMEOUT_MS', 10_000, 100, 600_000),
+      maxConcurrency: int('UPSTREAM_MAX_CONCURRENCY', 4, 1, 256),
+      maxRetries: int('UPSTREAM_MAX_RETRIES', 2, 0, 10),
+    },
+    logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    graphiql: mode !== 'production',
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return Object.freeze(config);
+}
+
+function readBaseUrl(raw: string | undefined, region: string | undefined, mode: Mode, problems: string[]): string {
+  if (raw !== undefined && region !== undefined) {
+    problems.push('set only one of ELEVENLABS_BASE_URL and ELEVENLABS_REGION');
+    return DEFAULT_BASE_URL;
+  }
+  if (region !== undefined) {
+    if (region in REGION_BASE_URLS) return REGION_BASE_URLS[region as Region];
+    problems.push(`ELEVENLABS_REGION must be one of ${Object.keys(REGION_BASE_URLS).join(', ')} (got "${region}")`);
+    return DEFAULT_BASE_URL;
+  }
+  if (raw === undefined) return DEFAULT_BASE_URL;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    problems.push('ELEVENLABS_BASE_URL must be an absolute http(s) URL');
+    return DEFAULT_BASE_URL;
+  }
+  // The gateway appends fixed paths to an origin; anything else in the URL would be ignored or leak.
+  if (!['http:', 'https:'].includes(url.protocol) || url.username !== '' || url.password !== '' ||
+      url.search !== '' || url.hash !== '' || (url.pathname !== '/' && url.pathname !== '')) {
+    problems.push('ELEVENLABS_BASE_URL must be a bare origin such as https://api.elevenlabs.io (no path, query or credentials)');
+    return DEFAULT_BASE_URL;
+  }
+  if (mode === 'production' && url.protocol === 'http:' && !isLoopback(url.hostname)) {
+    problems.push('ELEVENLABS_BASE_URL must use https in production (the API key travels in a header)');
+  }
+  return url.origin;
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || hostname.startsWith('127.');
+}

@@ -1,0 +1,11 @@
+import { builder } from '../builder.js';
+import './scalars.js';
+import './enums.js';
+import './batch-call-settings.js';
+import './batch-call.js';
+import './conversation-initiation.js';
+import './recipient.js';
+
+builder.queryType({ description: 'Batch calls of the workspace, their recipients and pages.' });
+
+export const schema = builder.toSchema({ sortSchema: false });

@@ -1,0 +1,82 @@
+import type { WireBatchCall, WireBatchCallDetail, WireRecipient, WireWorkspaceBatchCallsResponse } from './types.js';
+
+/**
+ * Checks the fields the gateway cannot do without. Optional fields are left as sent (the mapper
+ * reads them defensively), unknown fields are kept, and unknown enum values pass: the upstream
+ * adds fields and values over time and that must never break a query.
+ */
+export class DecodeError extends Error {
+  readonly field: string;
+
+  constructor(field: string, expected: string) {
+    super(`upstream field ${field} is missing or not ${expected}`);
+    this.name = 'DecodeError';
+    this.field = field;
+  }
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function requireString(object: Json, key: string, at: string): void {
+  if (typeof object[key] !== 'string') throw new DecodeError(`${at}.${key}`, 'a string');
+}
+
+function requireNumber(object: Json, key: string, at: string): void {
+  const value = object[key];
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new DecodeError(`${at}.${key}`, 'a number');
+}
+
+/** Counters the list seed documents with a default of 0 may be absent. */
+function defaultCount(object: Json, key: string, at: string): void {
+  if (object[key] === undefined || object[key] === null) object[key] = 0;
+  else requireNumber(object, key, at);
+}
+
+const REQUIRED_STRINGS = ['id', 'name', 'agent_id', 'agent_name', 'status'] as const;
+const REQUIRED_TIMES = ['created_at_unix', 'scheduled_time_unix', 'last_updated_at_unix'] as const;
+
+function checkBatch(value: unknown, at: string): asserts value is WireBatchCall {
+  if (!isObject(value)) throw new DecodeError(at, 'an object');
+  for (const key of REQUIRED_STRINGS) requireString(value, key, at);
+  for (const key of REQUIRED_TIMES) requireNumber(value, key, at);
+  defaultCount(value, 'total_calls_dispatched', at);
+  defaultCount(value, 'total_calls_scheduled', at);
+  defaultCount(value, 'retry_count', at);
+}
+
+function checkRecipient(value: unknown, at: string): asserts value is WireRecipient {
+  if (!isObject(value)) throw new DecodeError(at, 'an object');
+  requireString(value, 'id', at);
+  requireString(value, 'status', at);
+  requireNumber(value, 'created_at_unix', at);
+  if (typeof value['updated_at_unix'] !== 'number') value['updated_at_unix'] = value['created_at_unix'];
+}
+
+export function decodeBatchList(value: unknown): WireWorkspaceBatchCallsResponse {
+  if (!isObject(value)) throw new DecodeError('(body)', 'an object');
+  const items = value['batch_calls'];
+  if (!Array.isArray(items)) throw new DecodeError('batch_calls', 'an array');
+  items.forEach((item, index) => checkBatch(item, `batch_calls[${index}]`));
+  const nextDoc = value['next_doc'];
+  if (nextDoc !== undefined && nextDoc !== null && typeof nextDoc !== 'string') {
+    throw new DecodeError('next_doc', 'a string');
+  }
+  if (value['has_more'] !== undefined && typeof value['has_more'] !== 'boolean') {
+    throw new DecodeError('has_more', 'a boolean');
+  }
+  return value as unknown as WireWorkspaceBatchCallsResponse;
+}
+
+export function decodeBatchDetail(value: unknown): WireBatchCallDetail {
+  checkBatch(value, '(body)');
+  const recipients = (value as unknown as Json)['recipients'];
+  if (!Array.isArray(recipients)) throw new DecodeError('recipients', 'an array');
+  for (let index = 0; index < recipients.length; index += 1) {
+    checkRecipient(recipients[index], `recipients[${index}]`);
+  }
+  return value as WireBatchCallDetail;
+}
