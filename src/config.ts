@@ -34,6 +34,8 @@ export interface Config {
   readonly upstream: UpstreamConfig;
   readonly logLevel: LogLevel;
   readonly graphiql: boolean;
+  /** On SIGTERM/SIGINT, how long in-flight requests may take to finish. Default 10 000 ms. */
+  readonly shutdownGraceMs: number;
 }
 
 export class ConfigError extends Error {
@@ -99,6 +101,7 @@ export function loadConfig(env: Env): Config {
     },
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     graphiql: mode !== 'production',
+    shutdownGraceMs: int('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -45,6 +45,12 @@ export const maskError: MaskError = (error, message, isDev) => {
   });
 };
 
+/** Errors the gateway anticipates (bad input, upstream failures): mapped, never logged as faults. */
+export function isExpectedError(error: unknown): boolean {
+  const original = error instanceof GraphQLError && error.originalError !== undefined ? error.originalError : error;
+  return original instanceof GraphQLError || describe(original) !== undefined;
+}
+
 function describe(error: unknown): { message: string; extensions: Record<string, unknown> } | undefined {
   if (error instanceof InputError) return { message: error.message, extensions: { code: 'BAD_USER_INPUT' } };
   if (!(error instanceof UpstreamError)) return undefined;

@@ -1,0 +1,116 @@
+import { GraphQLError } from 'graphql';
+import { createYoga, useReadinessCheck, type MaskError, type YogaServerInstance } from 'graphql-yoga';
+import type { Config } from './config.js';
+import { createContext, createUnknownEnumReporter, type Context } from './context.js';
+import type { Logger } from './logger.js';
+import { isExpectedError, maskError } from './schema/errors.js';
+import { schema } from './schema/index.js';
+import type { UpstreamClient } from './upstream/client.js';
+import { UpstreamError } from './upstream/errors.js';
+
+export interface AppDependencies {
+  config: Config;
+  upstream: UpstreamClient;
+  logger: Logger;
+  /** How long a readiness verdict is reused, so probes do not spend upstream rate limit. Default 10 s. */
+  readinessTtlMs?: number;
+}
+
+export type App = YogaServerInstance<Record<string, never>, Context>;
+
+export const GRAPHIQL_DEFAULT_QUERY = `# Batch calls, newest first. Run it, then paste pageInfo.endCursor
+# into $after (Variables below) to walk to the next page.
+query BatchCalls($first: Int = 5, $after: String) {
+  batchCalls(first: $first, after: $after) {
+    edges {
+      cursor
+      node {
+        id
+        name
+        agentName
+        status
+        totalCallsScheduled
+        totalCallsDispatched
+        totalCallsFinished
+        createdAt
+        recipients(first: 3) {
+          totalCount
+          edges { node { phoneNumber whatsappUserId status dynamicVariables } }
+        }
+      }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+`;
+
+/** The GraphQL server: yoga over the Pothos schema, with health and readiness endpoints. */
+export function createApp({ config, upstream, logger, readinessTtlMs = 10_000 }: AppDependencies): App {
+  const reportUnknownEnum = createUnknownEnumReporter(logger);
+  const yogaLogger = logger.child({ component: 'yoga' });
+  const logUnexpected: MaskError = (error, message, isDev) => {
+    if (!isExpectedError(error)) {
+      const original = error instanceof GraphQLError && error.originalError !== undefined ? error.originalError : error;
+      // Name and message only: a stack or cause could carry request data.
+      logger.error({ err: errorSummary(original) }, 'unexpected error in resolver');
+    }
+    return maskError(error, message, isDev);
+  };
+
+  return createYoga<Record<string, never>, Context>({
+    schema,
+    context: () => createContext({ upstream, logger, reportUnknownEnum }),
+    graphqlEndpoint: '/graphql',
+    healthCheckEndpoint: '/health',
+    landingPage: false,
+    maskedErrors: { maskError: logUnexpected, isDev: config.mode === 'development' },
+    graphiql: config.graphiql ? { title: 'Batch-calling gateway', defaultQuery: GRAPHIQL_DEFAULT_QUERY } : false,
+    // Yoga logs every error it masks; expected ones were mapped on purpose and unexpected ones
+    // are logged above, so its copies go to debug.
+    logging: {
+      debug: (...args: unknown[]) => yogaLogger.debug(describeLogArg(args[0])),
+      info: (...args: unknown[]) => yogaLogger.info(describeLogArg(args[0])),
+      warn: (...args: unknown[]) => yogaLogger.warn(describeLogArg(args[0])),
+      error: (...args: unknown[]) => {
+        const [first] = args;
+        if (first instanceof Error && isExpectedError(first)) yogaLogger.debug({ err: errorSummary(first) }, 'expected error');
+        else yogaLogger.error({ err: errorSummary(first) }, 'error in request handling');
+      },
+    },
+    plugins: [useReadinessCheck({ endpoint: '/ready', check: readinessCheck(upstream, logger, readinessTtlMs) })],
+  });
+}
+
+function errorSummary(value: unknown): { name: string; message: string } {
+  return value instanceof Error ? { name: value.name, message: value.message } : { name: 'NonError', message: String(value).slice(0, 200) };
+}
+
+function describeLogArg(value: unknown): string {
+  return value instanceof Error ? `${value.name}: ${value.message}` : String(value).slice(0, 500);
+}
+
+/**
+ * Ready = the upstream answers the gateway's key. One tiny list call, its verdict reused for
+ * `ttlMs` and shared by concurrent probes. The body names the failure code, never a detail.
+ */
+function readinessCheck(upstream: UpstreamClient, logger: Logger, ttlMs: number): () => Promise<Response> {
+  let cached: { at: number; verdict: Promise<{ ready: boolean; reason?: string }> } | undefined;
+  const probe = async (): Promise<{ ready: boolean; reason?: string }> => {
+    try {
+      await upstream.listBatches({ limit: 1 }, AbortSignal.timeout(5_000));
+      return { ready: true };
+    } catch (error) {
+      const reason = error instanceof UpstreamError ? error.code : 'UPSTREAM_UNAVAILABLE';
+      logger.warn({ reason }, 'readiness probe failed');
+      return { ready: false, reason };
+    }
+  };
+  return async () => {
+    const now = Date.now();
+    if (cached === undefined || now - cached.at > ttlMs) cached = { at: now, verdict: probe() };
+    const verdict = await cached.verdict;
+    return Response.json(verdict.ready ? { status: 'ready' } : { status: 'not ready', reason: verdict.reason }, {
+      status: verdict.ready ? 200 : 503,
+    });
+  };
+}

@@ -1,0 +1,55 @@
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { startGateway } from './server.js';
+
+/** Process entry point: configuration, signals, exit codes. */
+let config;
+try {
+  config = loadConfig(process.env);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  // Plain stderr: the logger's level comes from the configuration that just failed.
+  process.stderr.write(`${error.message}\n`);
+  process.exit(1);
+}
+
+const logger = createLogger({ level: config.logLevel });
+
+process.on('unhandledRejection', (reason) => {
+  logger.fatal({ err: describe(reason) }, 'unhandled promise rejection; exiting');
+  process.exit(1);
+});
+process.on('uncaughtException', (error) => {
+  logger.fatal({ err: describe(error) }, 'uncaught exception; exiting');
+  process.exit(1);
+});
+
+const gateway = await startGateway({ config, logger });
+const graceMs = config.shutdownGraceMs;
+
+let stopping = false;
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal, graceMs }, 'shutting down: no new connections, finishing in-flight requests');
+    gateway.close(graceMs).then(
+      () => {
+        logger.info('shutdown complete');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        logger.error({ err: describe(error) }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  });
+}
+
+/** Name and message only: never a stack that may hold request data. */
+function describe(value: unknown): { name: string; message: string } {
+  return value instanceof Error ? { name: value.name, message: value.message } : { name: 'NonError', message: String(value).slice(0, 200) };
+}

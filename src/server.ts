@@ -1,0 +1,102 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createApp } from './app.js';
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { Secret } from './secret.js';
+import { startSimulator, type Simulator } from './simulator/server.js';
+import { UpstreamClient } from './upstream/client.js';
+
+export interface Gateway {
+  /** e.g. http://127.0.0.1:4000 */
+  url: string;
+  port: number;
+  /** Demo mode only: the embedded upstream simulator. */
+  simulator: Simulator | undefined;
+  /** Stops accepting, lets in-flight requests finish within `graceMs`, then closes everything. */
+  close(graceMs?: number): Promise<void>;
+}
+
+export interface GatewayOptions {
+  config: Config;
+  logger: Logger;
+}
+
+/**
+ * Starts the gateway's HTTP server. In demo mode (no API key) it first starts the upstream
+ * simulator on a loopback port with a random key, and points the upstream client at it.
+ */
+export async function startGateway({ config, logger }: GatewayOptions): Promise<Gateway> {
+  let simulator: Simulator | undefined;
+  let baseUrl = config.upstream.baseUrl;
+  let apiKey = config.upstream.apiKey;
+  if (apiKey === undefined) {
+    const demoKey = randomBytes(24).toString('base64url');
+    simulator = await startSimulator({ port: 0, host: '127.0.0.1', apiKey: demoKey, control: false });
+    baseUrl = simulator.url;
+    apiKey = new Secret(demoKey);
+    logger.warn(
+      { simulator: simulator.url, batches: simulator.store.batchIds().length },
+      'DEMO MODE: ELEVENLABS_API_KEY is not set, serving simulated batch calls from the embedded upstream simulator',
+    );
+  }
+
+  const upstream = new UpstreamClient({ ...config.upstream, baseUrl, apiKey, logger: logger.child({ component: 'upstream' }) });
+  const app = createApp({ config, upstream, logger });
+  const server = createServer(app);
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 120_000;
+
+  try {
+    await listen(server, config.port, config.host);
+  } catch (error) {
+    await upstream.close();
+    await simulator?.close();
+    throw error;
+  }
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host === '[::]' || host === '0.0.0.0' ? 'localhost' : host}:${address.port}`;
+  logger.info({ url: `${url}/graphql`, mode: config.mode, demo: simulator !== undefined, graphiql: config.graphiql }, 'gateway listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    port: address.port,
+    simulator,
+    close: (graceMs = 10_000) => (closing ??= shutdown(server, graceMs, async () => {
+      await upstream.close();
+      await simulator?.close();
+    })),
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** Stop accepting; idle keep-alive sockets close now, busy ones after their response or the grace period. */
+async function shutdown(server: Server, graceMs: number, release: () => Promise<void>): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      server.closeAllConnections();
+      resolve();
+    }, graceMs);
+  });
+  await Promise.race([closed, deadline]);
+  clearInterval(idleSweep);
+  clearTimeout(timer);
+  await release();
+}
