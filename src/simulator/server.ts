@@ -43,6 +43,8 @@ export interface Simulator {
   clock: Clock;
   /** Every upstream-API request received since the last clear (control requests excluded). */
   readonly requests: readonly RecordedRequest[];
+  /** Most upstream-API requests being handled at once since the last `clearRequests()`. */
+  readonly peakInFlight: number;
   clearRequests(): void;
   close(): Promise<void>;
 }
@@ -58,6 +60,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
   const requests: RecordedRequest[] = [];
   const maxRecorded = options.maxRecordedRequests ?? 10_000;
   const control = options.control ?? true;
+  let inFlight = 0;
+  let peakInFlight = 0;
 
   const server = createServer((req, res) => {
     handle(req, res).catch(() => {
@@ -79,6 +83,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     requests.push(record);
     if (requests.length > maxRecorded) requests.splice(0, requests.length - maxRecorded);
     res.on('finish', () => (record.status = res.statusCode));
+    inFlight++;
+    peakInFlight = Math.max(peakInFlight, inFlight);
+    res.once('close', () => inFlight--);
 
     if (target.route === 'other') {
       send(res, 404, { detail: 'Not Found' });
@@ -175,8 +182,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     get requests() {
       return requests;
     },
+    get peakInFlight() {
+      return peakInFlight;
+    },
     clearRequests: () => {
       requests.length = 0;
+      peakInFlight = inFlight;
     },
     close: () => closeServer(server),
   };
