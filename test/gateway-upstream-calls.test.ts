@@ -131,7 +131,7 @@ describe('BatchCall.recipients', () => {
     const totals: number[] = [];
     let after: string | null = null;
     for (let guard = 0; guard < 1000; guard++) {
-      const response = await stack.gql<RecipientsPage>(RECIPIENTS, { id, first, after, status });
+      const response: { body: { data?: RecipientsPage | null; errors?: unknown[] } } = await stack.gql<RecipientsPage>(RECIPIENTS, { id, first, after, status });
       expect(response.body.errors).toBeUndefined();
       const page = response.body.data?.batchCall?.recipients;
       if (page === undefined || page === null) throw new Error('no recipients');

@@ -53,6 +53,8 @@ export function generateDataset(seed: number, now: number): Dataset {
     const region = rng.pick(REGIONS);
     const recipients = bigIndexes.has(i) ? rng.int(400, 800) : Math.round(5 + 295 * rng.float() ** 2);
     const createdAt = status === 'pending' || status === 'in_progress' ? undefined : now - rng.int(2 * HOUR, 120 * DAY);
+    // `null` is a WhatsApp batch: only a missing entry defaults to twilio (`??` would turn null into twilio).
+    const provider = providers[i];
     const startsInMs = status === 'pending' ? PENDING_STARTS[pendingSeen++ % PENDING_STARTS.length] : undefined;
     const progress = status === 'in_progress' ? Math.min(0.95, 0.1 + 0.1 * runningSeen++) : undefined;
     return makePlan(rng, {
@@ -60,7 +62,7 @@ export function generateDataset(seed: number, now: number): Dataset {
       name: batchName(rng, agent.kind, region, createdAt ?? now),
       agent,
       region,
-      provider: providers[i] ?? 'twilio',
+      provider: provider === undefined ? 'twilio' : provider,
       status,
       recipients,
       now,
