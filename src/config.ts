@@ -113,7 +113,7 @@ function readBaseUrl(raw: string | undefined, region: string | undefined, mode: 
     return DEFAULT_BASE_URL;
   }
   if (region !== undefined) {
-    if (region in REGION_BASE_URLS) return REGION_BASE_URLS[region as Region];
+    if (Object.hasOwn(REGION_BASE_URLS, region)) return REGION_BASE_URLS[region as Region];
     problems.push(`ELEVENLABS_REGION must be one of ${Object.keys(REGION_BASE_URLS).join(', ')} (got "${region}")`);
     return DEFAULT_BASE_URL;
   }
@@ -138,5 +138,5 @@ function readBaseUrl(raw: string | undefined, region: string | undefined, mode: 
 }
 
 function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || hostname.startsWith('127.');
+  return hostname === 'localhost' || hostname === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname);
 }

@@ -22,8 +22,10 @@ export interface RecipientCursor {
   filter: string;
 }
 
-const MAX_CURSOR_LENGTH = 1024;
-const MAX_LAST_DOC_LENGTH = 512;
+/** Longest upstream `next_doc` the gateway accepts (decode.ts refuses longer ones). */
+export const MAX_LAST_DOC_LENGTH = 1024;
+/** A cursor of a maximal `last_doc` of JSON-escaped characters still fits (6 bytes each, base64 4/3). */
+const MAX_CURSOR_LENGTH = 10_000;
 const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 export function encodeBatchCursor({ lastDoc, skip, agentId }: BatchCursor): string {

@@ -39,6 +39,8 @@ export async function readWindow<T>({ start, first, fetchPage, encodeCursor, max
   const edges: Window<T>['edges'] = [];
   let position = start;
   let hasNextPage = false;
+  /** Where to resume when the budget stops the read before any edge was found. */
+  let resume: Position | null = null;
 
   for (let fetches = 1; ; fetches += 1) {
     const need = first - edges.length;
@@ -58,6 +60,7 @@ export async function readWindow<T>({ start, first, fetchPage, encodeCursor, max
     if (next === null) break;
     if (fetches >= maxFetches) {
       hasNextPage = true;
+      resume = { lastDoc: next, skip: 0 };
       break;
     }
     position = { lastDoc: next, skip: 0 };
@@ -69,7 +72,7 @@ export async function readWindow<T>({ start, first, fetchPage, encodeCursor, max
       hasNextPage,
       hasPreviousPage: start.lastDoc !== null || start.skip > 0,
       startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? (resume === null ? null : encodeCursor(resume)),
     },
   };
 }

@@ -178,7 +178,11 @@ function safeCode(code: string): string {
 
 /** Encodes an id as one path segment; dots too, so `.` and `..` can never walk the path. */
 export function encodePathSegment(value: string): string {
-  if (value === '') throw new UpstreamError('UPSTREAM_INVALID_REQUEST', 'An empty id cannot be looked up');
+  // URL parsers read `%2E` as a dot, so the dot segments are refused rather than encoded.
+  if (value === '' || value === '.' || value === '..') {
+    throw new UpstreamError('UPSTREAM_INVALID_REQUEST', 'This id cannot be looked up');
+  }
+  if (!value.isWellFormed()) throw new UpstreamError('UPSTREAM_INVALID_REQUEST', 'This id is not well-formed text');
   return encodeURIComponent(value).replace(/\./g, '%2E');
 }
 
@@ -187,6 +191,9 @@ export function detailPath(batchId: string): string {
 }
 
 export function listPath({ limit, lastDoc, agentId }: ListBatchesQuery): string {
+  if ((lastDoc !== undefined && !lastDoc.isWellFormed()) || (agentId !== undefined && !agentId.isWellFormed())) {
+    throw new UpstreamError('UPSTREAM_INVALID_REQUEST', 'A list parameter is not well-formed text');
+  }
   const query = new URLSearchParams({ limit: String(limit) });
   if (lastDoc !== undefined) query.set('last_doc', lastDoc);
   if (agentId !== undefined) query.set('agent_id', agentId);

@@ -1,3 +1,4 @@
+import { MAX_LAST_DOC_LENGTH } from '../pagination/cursors.js';
 import type { WireBatchCall, WireBatchCallDetail, WireRecipient, WireWorkspaceBatchCallsResponse } from './types.js';
 
 /**
@@ -62,9 +63,11 @@ export function decodeBatchList(value: unknown): WireWorkspaceBatchCallsResponse
   if (!Array.isArray(items)) throw new DecodeError('batch_calls', 'an array');
   items.forEach((item, index) => checkBatch(item, `batch_calls[${index}]`));
   const nextDoc = value['next_doc'];
-  if (nextDoc !== undefined && nextDoc !== null && typeof nextDoc !== 'string') {
-    throw new DecodeError('next_doc', 'a string');
+  if (nextDoc !== undefined && nextDoc !== null && (typeof nextDoc !== 'string' || nextDoc.length > MAX_LAST_DOC_LENGTH)) {
+    throw new DecodeError('next_doc', `a string of at most ${MAX_LAST_DOC_LENGTH} characters`);
   }
+  // An empty token cannot be sent back as last_doc: it means "no next page".
+  if (nextDoc === '') value['next_doc'] = null;
   if (value['has_more'] !== undefined && typeof value['has_more'] !== 'boolean') {
     throw new DecodeError('has_more', 'a boolean');
   }

@@ -77,6 +77,10 @@ export function errorForStatus(status: number, body: unknown, retryAfterSeconds:
       retryAfterSeconds,
     });
   }
+  if (status >= 400 && status < 500 && status !== 408) {
+    // A 4xx the gateway does not expect (405, 409, 413...) will not go away on retry.
+    return new UpstreamError('UPSTREAM_BAD_RESPONSE', `The upstream API refused the request (HTTP ${status})`, { status });
+  }
   return new UpstreamError('UPSTREAM_UNAVAILABLE', `The upstream API is unavailable (HTTP ${status})`, { status });
 }
 

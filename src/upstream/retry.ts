@@ -19,6 +19,8 @@ export function backoffDelay(attempt: number, options: BackoffOptions, random: (
 }
 
 const MAX_RETRY_AFTER_SECONDS = 86_400;
+/** IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the obsolete RFC 850 and asctime forms. */
+const HTTP_DATE = /^(?:[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT|[A-Z][a-z]+, \d{2}-[A-Z][a-z]{2}-\d{2} \d{2}:\d{2}:\d{2} GMT|[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d{2}:\d{2}:\d{2} \d{4})$/;
 
 /** Retry-After as seconds (delta-seconds or an HTTP date), or undefined when absent or invalid. */
 export function parseRetryAfter(value: string | string[] | undefined, nowMs: number = Date.now()): number | undefined {
@@ -27,8 +29,9 @@ export function parseRetryAfter(value: string | string[] | undefined, nowMs: num
   const text = raw.trim();
   if (/^\d+$/.test(text)) {
     const seconds = Number(text);
-    return seconds <= MAX_RETRY_AFTER_SECONDS ? seconds : undefined;
+    return Math.min(MAX_RETRY_AFTER_SECONDS, seconds);
   }
+  if (!HTTP_DATE.test(text)) return undefined;
   const at = Date.parse(text);
   if (Number.isNaN(at)) return undefined;
   return Math.min(MAX_RETRY_AFTER_SECONDS, Math.max(0, Math.ceil((at - nowMs) / 1000)));
