@@ -64,3 +64,38 @@ describe('configuration errors', () => {
     expect(error?.message).not.toContain('sk_should_not_be_printed');
   });
 });
+
+describe('npm run simulator', () => {
+  it('serves the upstream API on SIMULATOR_PORT, with the key from SIMULATOR_API_KEY', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(tsx, ['src/simulator/main.ts'], {
+      cwd: root,
+      env: { PATH: process.env['PATH'] ?? '', SIMULATOR_PORT: '0', SIMULATOR_API_KEY: 'sk_sim' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        const timer = setTimeout(() => reject(new Error(`no listening line: ${out}`)), 20_000);
+        child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+          out += chunk;
+          const match = /"url":"(http:\/\/[^"]+)"/.exec(out);
+          if (match?.[1] !== undefined) {
+            clearTimeout(timer);
+            resolve(match[1]);
+          }
+        });
+      });
+      const list = `${url}/v1/convai/batch-calling/workspace?limit=100`;
+      expect((await fetch(list)).status).toBe(401);
+      expect((await fetch(list, { headers: { 'xi-api-key': 'wrong' } })).status).toBe(401);
+      const response = await fetch(list, { headers: { 'xi-api-key': 'sk_sim' } });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { batch_calls: unknown[]; has_more: boolean };
+      expect(body.batch_calls).toHaveLength(100);
+      expect(body.has_more).toBe(true);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+});
