@@ -59,7 +59,13 @@ export function createApp({ config, upstream, logger, readinessTtlMs = 10_000 }:
 
   return createYoga<Record<string, never>, Context>({
     schema,
-    context: () => createContext({ upstream, logger, reportUnknownEnum }),
+    context: ({ request }) =>
+      createContext({
+        upstream,
+        logger,
+        reportUnknownEnum,
+        call: { signal: request.signal, deadline: Date.now() + config.operationTimeoutMs },
+      }),
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/health',
     landingPage: false,
@@ -90,14 +96,14 @@ function describeLogArg(value: unknown): string {
 }
 
 /**
- * Ready = the upstream answers the gateway's key. One tiny list call, its verdict reused for
+ * Ready = the upstream answers the gateway's key and its circuit is not open. One tiny list call, its verdict reused for
  * `ttlMs` and shared by concurrent probes. The body names the failure code, never a detail.
  */
 function readinessCheck(upstream: UpstreamClient, logger: Logger, ttlMs: number): () => Promise<Response> {
   let cached: { at: number; verdict: Promise<{ ready: boolean; reason?: string }> } | undefined;
   const probe = async (): Promise<{ ready: boolean; reason?: string }> => {
     try {
-      await upstream.listBatches({ limit: 1 }, AbortSignal.timeout(5_000));
+      await upstream.listBatches({ limit: 1 }, { deadline: Date.now() + 5_000 });
       return { ready: true };
     } catch (error) {
       const reason = error instanceof UpstreamError ? error.code : 'UPSTREAM_UNAVAILABLE';
@@ -106,6 +112,10 @@ function readinessCheck(upstream: UpstreamClient, logger: Logger, ttlMs: number)
     }
   };
   return async () => {
+    // An open circuit answers at once, without spending a call on an upstream known to be failing.
+    if (upstream.circuitState === 'open') {
+      return Response.json({ status: 'not ready', reason: 'CIRCUIT_OPEN' }, { status: 503 });
+    }
     const now = Date.now();
     if (cached === undefined || now - cached.at > ttlMs) cached = { at: now, verdict: probe() };
     const verdict = await cached.verdict;

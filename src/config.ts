@@ -17,12 +17,26 @@ export interface UpstreamConfig {
   readonly baseUrl: string;
   /** Unset in demo mode, where main.ts supplies the embedded simulator's key. */
   readonly apiKey: Secret | undefined;
+  /** TCP + TLS connect. Default 2 000 ms. */
+  readonly connectTimeoutMs: number;
   /** Per attempt: from asking for a connection to the last body byte. Default 10 000 ms. */
   readonly timeoutMs: number;
+  /** Longest silence between two chunks of a response body. Default 5 000 ms. */
+  readonly bodyTimeoutMs: number;
   /** Upstream calls in flight at once, across all requests. Default 4 (plans allow 2 to 15). */
   readonly maxConcurrency: number;
+  /** Calls that may wait for a free connection before new ones fail fast. Default 100. */
+  readonly maxQueue: number;
   /** Extra attempts for idempotent GETs after a connection error, 5xx or 429. Default 2. */
   readonly maxRetries: number;
+  readonly circuit: {
+    /** Consecutive unhealthy failures (5xx, connection error, timeout) that open it. Default 5. */
+    readonly failureThreshold: number;
+    /** First open period before a probe; doubles per failed probe. Default 5 000 ms. */
+    readonly openMs: number;
+    /** Longest open period. Default 60 000 ms. */
+    readonly maxOpenMs: number;
+  };
 }
 
 export interface Config {
@@ -36,6 +50,8 @@ export interface Config {
   readonly graphiql: boolean;
   /** On SIGTERM/SIGINT, how long in-flight requests may take to finish. Default 10 000 ms. */
   readonly shutdownGraceMs: number;
+  /** Time budget of one GraphQL operation, upstream retries included. Default 15 000 ms. */
+  readonly operationTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -95,14 +111,26 @@ export function loadConfig(env: Env): Config {
     upstream: {
       baseUrl,
       apiKey,
+      connectTimeoutMs: int('UPSTREAM_CONNECT_TIMEOUT_MS', 2_000, 50, 60_000),
       timeoutMs: int('UPSTREAM_TIMEOUT_MS', 10_000, 100, 600_000),
+      bodyTimeoutMs: int('UPSTREAM_BODY_TIMEOUT_MS', 5_000, 100, 600_000),
       maxConcurrency: int('UPSTREAM_MAX_CONCURRENCY', 4, 1, 256),
+      maxQueue: int('UPSTREAM_MAX_QUEUE', 100, 0, 100_000),
       maxRetries: int('UPSTREAM_MAX_RETRIES', 2, 0, 10),
+      circuit: {
+        failureThreshold: int('CIRCUIT_FAILURE_THRESHOLD', 5, 1, 1000),
+        openMs: int('CIRCUIT_OPEN_MS', 5_000, 10, 600_000),
+        maxOpenMs: int('CIRCUIT_MAX_OPEN_MS', 60_000, 10, 3_600_000),
+      },
     },
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     graphiql: mode !== 'production',
     shutdownGraceMs: int('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    operationTimeoutMs: int('OPERATION_TIMEOUT_MS', 15_000, 100, 600_000),
   };
+  if (config.upstream.circuit.maxOpenMs < config.upstream.circuit.openMs) {
+    problems.push('CIRCUIT_MAX_OPEN_MS must be at least CIRCUIT_OPEN_MS');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
 }

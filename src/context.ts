@@ -3,7 +3,7 @@ import type { Logger } from './logger.js';
 import { toBatchCall, type BatchCall } from './model/batch-call.js';
 import type { UnknownEnumReporter } from './model/enums.js';
 import type { UpstreamPage } from './pagination/upstream-window.js';
-import type { UpstreamClient } from './upstream/client.js';
+import type { CallOptions, UpstreamClient } from './upstream/client.js';
 
 export interface BatchPageKey {
   limit: number;
@@ -20,6 +20,8 @@ export interface Context {
   readonly upstream: UpstreamClient;
   readonly logger: Logger;
   readonly reportUnknownEnum: UnknownEnumReporter;
+  /** Passed to every upstream call: the client's cancellation and the operation's deadline. */
+  readonly call: CallOptions;
   /** Upstream list pages, one call per distinct (limit, last_doc, agent_id) in an operation. */
   readonly batchPages: DataLoader<BatchPageKey, UpstreamPage<BatchCall>, string>;
 }
@@ -28,11 +30,12 @@ export interface ContextDependencies {
   upstream: UpstreamClient;
   logger: Logger;
   reportUnknownEnum: UnknownEnumReporter;
+  call: CallOptions;
 }
 
-export function createContext({ upstream, logger, reportUnknownEnum }: ContextDependencies): Context {
+export function createContext({ upstream, logger, reportUnknownEnum, call }: ContextDependencies): Context {
   const fetchPage = async ({ limit, lastDoc, agentId }: BatchPageKey): Promise<UpstreamPage<BatchCall>> => {
-    const page = await upstream.listBatches({ limit, lastDoc: lastDoc ?? undefined, agentId: agentId ?? undefined });
+    const page = await upstream.listBatches({ limit, lastDoc: lastDoc ?? undefined, agentId: agentId ?? undefined }, call);
     return {
       items: page.batch_calls.map((wire) => toBatchCall(wire, reportUnknownEnum)),
       nextDoc: page.next_doc ?? null,
@@ -43,6 +46,7 @@ export function createContext({ upstream, logger, reportUnknownEnum }: ContextDe
     upstream,
     logger,
     reportUnknownEnum,
+    call,
     batchPages: new DataLoader((keys) => Promise.all(keys.map((key) => fetchPage(key).catch(asError))), {
       cacheKeyFn: ({ limit, lastDoc, agentId }) => JSON.stringify([limit, lastDoc, agentId]),
     }),

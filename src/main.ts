@@ -49,7 +49,10 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   });
 }
 
-/** Name and message only: never a stack that may hold request data. */
+/** Name and message only (never a stack that may hold request data), with the key scrubbed out. */
 function describe(value: unknown): { name: string; message: string } {
-  return value instanceof Error ? { name: value.name, message: value.message } : { name: 'NonError', message: String(value).slice(0, 200) };
+  const scrub = (text: string): string => config.upstream.apiKey?.scrub(text) ?? text;
+  return value instanceof Error
+    ? { name: scrub(value.name), message: scrub(value.message).slice(0, 500) }
+    : { name: 'NonError', message: scrub(String(value)).slice(0, 200) };
 }

@@ -24,6 +24,11 @@ export class Secret {
     return createHash('sha256').update(this.#value).digest('hex').slice(0, 16);
   }
 
+  /** `text` with every occurrence of the value replaced: for text of unknown origin (crash messages). */
+  scrub(text: string): string {
+    return this.#value === '' ? text : text.split(this.#value).join(REDACTED);
+  }
+
   toString(): string {
     return REDACTED;
   }

@@ -4,7 +4,11 @@ import { codes, startStack, TEST_API_KEY, type Stack } from './helpers/stack.js'
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack({ env: { UPSTREAM_MAX_RETRIES: '2', UPSTREAM_TIMEOUT_MS: '400' }, clock: new ManualClock(Date.now()) });
+  // The breaker is exercised in resilience tests; here every failure must reach the upstream.
+  stack = await startStack({
+    env: { UPSTREAM_MAX_RETRIES: '2', UPSTREAM_TIMEOUT_MS: '400', CIRCUIT_FAILURE_THRESHOLD: '1000' },
+    clock: new ManualClock(Date.now()),
+  });
 });
 afterAll(async () => {
   await stack.close();

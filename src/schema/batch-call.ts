@@ -12,7 +12,7 @@ import { TelephonyCallConfigRef, WhatsAppParamsRef } from './batch-call-settings
 function loadBatchDetails(ids: string[], context: Context): Promise<Array<BatchCall | Error>> {
   return Promise.all(
     ids.map((id) =>
-      context.upstream.getBatch(id).then((wire) => toBatchCallDetail(wire, context.reportUnknownEnum), asError),
+      context.upstream.getBatch(id, context.call).then((wire) => toBatchCallDetail(wire, context.reportUnknownEnum), asError),
     ),
   );
 }

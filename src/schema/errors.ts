@@ -10,7 +10,8 @@ export type ErrorCode =
   | 'UPSTREAM_UNAUTHORIZED'
   | 'UPSTREAM_RATE_LIMITED'
   | 'UPSTREAM_UNAVAILABLE'
-  | 'UPSTREAM_TIMEOUT';
+  | 'UPSTREAM_TIMEOUT'
+  | 'UPSTREAM_OVERLOADED';
 
 const UPSTREAM_CODES: Readonly<Record<UpstreamErrorCode, ErrorCode>> = {
   UPSTREAM_NOT_FOUND: 'NOT_FOUND',
@@ -21,6 +22,10 @@ const UPSTREAM_CODES: Readonly<Record<UpstreamErrorCode, ErrorCode>> = {
   UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
   UPSTREAM_BAD_RESPONSE: 'UPSTREAM_UNAVAILABLE',
   UPSTREAM_TIMEOUT: 'UPSTREAM_TIMEOUT',
+  // Not called at all: the upstream is failing (the client sees why in `reason`).
+  UPSTREAM_CIRCUIT_OPEN: 'UPSTREAM_UNAVAILABLE',
+  // Not called at all: the gateway's own bound on waiting upstream calls is reached.
+  UPSTREAM_OVERLOADED: 'UPSTREAM_OVERLOADED',
 };
 
 export function notFound(message: string): GraphQLError {
@@ -55,6 +60,7 @@ function describe(error: unknown): { message: string; extensions: Record<string,
   if (error instanceof InputError) return { message: error.message, extensions: { code: 'BAD_USER_INPUT' } };
   if (!(error instanceof UpstreamError)) return undefined;
   const extensions: Record<string, unknown> = { code: UPSTREAM_CODES[error.code] };
+  if (error.code === 'UPSTREAM_CIRCUIT_OPEN') extensions['reason'] = 'CIRCUIT_OPEN';
   if (error.retryAfterSeconds !== undefined) extensions['retryAfter'] = error.retryAfterSeconds;
   return { message: error.message, extensions };
 }

@@ -2,22 +2,38 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import type { Logger } from '../logger.js';
 import type { Secret } from '../secret.js';
+import { CircuitBreaker, CircuitOpenError, type CircuitState, type CircuitTicket } from './circuit-breaker.js';
 import { DecodeError, decodeBatchDetail, decodeBatchList } from './decode.js';
 import { UpstreamError, errorForStatus } from './errors.js';
 import { DEFAULT_BACKOFF, backoffDelay, parseRetryAfter, type BackoffOptions } from './retry.js';
-import { Semaphore } from './semaphore.js';
+import { QueueFullError, Semaphore } from './semaphore.js';
 import { UPSTREAM_PATHS, type WireBatchCallDetail, type WireWorkspaceBatchCallsResponse } from './types.js';
+
+export interface CircuitOptions {
+  /** Consecutive unhealthy failures that open the circuit. */
+  failureThreshold: number;
+  /** First open period; doubles after each failed probe. */
+  openMs: number;
+  maxOpenMs: number;
+}
 
 export interface UpstreamClientOptions {
   /** Origin of the REST API, e.g. https://api.elevenlabs.io. */
   baseUrl: string;
   apiKey: Secret;
-  /** Per attempt, queueing for a permit included. */
+  /** TCP + TLS connect. */
+  connectTimeoutMs: number;
+  /** One attempt, from asking for a connection to the last body byte. */
   timeoutMs: number;
+  /** Longest silence between two body chunks. */
+  bodyTimeoutMs: number;
   /** Upstream calls in flight at once; also the pool's connection count. */
   maxConcurrency: number;
+  /** Calls that may wait for a free connection; beyond it a call fails at once (UPSTREAM_OVERLOADED). */
+  maxQueue: number;
   /** Extra attempts after a connection error, 5xx or 429. */
   maxRetries: number;
+  circuit: CircuitOptions;
   logger: Logger;
   backoff?: BackoffOptions;
   /** Largest response body accepted, in bytes. Default 256 MiB (a 50 000-recipient batch is ~30 MiB). */
@@ -30,37 +46,59 @@ export interface ListBatchesQuery {
   agentId?: string | undefined;
 }
 
+/** Per call: the caller's cancellation (client gone) and the operation's deadline (epoch ms). */
+export interface CallOptions {
+  signal?: AbortSignal | undefined;
+  deadline?: number | undefined;
+}
+
 type Route = 'list' | 'detail';
 
-const TIMEOUT = Symbol('upstream timeout');
+const ATTEMPT_TIMEOUT = Symbol('attempt timeout');
 
 /**
  * The only holder of the API key. Typed GETs against the batch-calling API with a keep-alive pool,
- * a per-attempt timeout, a global concurrency bound and retries with backoff for the failures a
- * retry can fix. Every id and cursor is encoded as a path segment or query value, so no input can
+ * connect/attempt/body timeouts, a global concurrency bound with a bounded wait queue, a circuit
+ * breaker, and retries with backoff for the failures a retry can fix, never past the operation's
+ * deadline. Every id and cursor is encoded as a path segment or query value, so no input can
  * change which endpoint is called; no client header is ever forwarded.
  */
 export class UpstreamClient {
   readonly #apiKey: Secret;
   readonly #pool: Pool;
   readonly #permits: Semaphore;
-  readonly #options: Required<Omit<UpstreamClientOptions, 'apiKey'>>;
+  readonly #breaker: CircuitBreaker;
+  readonly #options: Required<Omit<UpstreamClientOptions, 'apiKey' | 'circuit'>>;
 
   constructor(options: UpstreamClientOptions) {
     this.#apiKey = options.apiKey;
     this.#options = {
       baseUrl: options.baseUrl,
+      connectTimeoutMs: options.connectTimeoutMs,
       timeoutMs: options.timeoutMs,
+      bodyTimeoutMs: options.bodyTimeoutMs,
       maxConcurrency: options.maxConcurrency,
+      maxQueue: options.maxQueue,
       maxRetries: options.maxRetries,
       logger: options.logger,
       backoff: options.backoff ?? DEFAULT_BACKOFF,
       maxResponseBytes: options.maxResponseBytes ?? 256 * 1024 * 1024,
     };
-    this.#permits = new Semaphore(options.maxConcurrency);
+    this.#permits = new Semaphore(options.maxConcurrency, options.maxQueue);
+    this.#breaker = new CircuitBreaker({
+      ...options.circuit,
+      onStateChange: (state, previous) => {
+        const log = state === 'open' ? options.logger.error.bind(options.logger) : options.logger.warn.bind(options.logger);
+        log({ circuit: { state, previous } }, `upstream circuit ${state}`);
+      },
+    });
     this.#pool = new Pool(options.baseUrl, {
       connections: options.maxConcurrency,
       keepAliveTimeout: 30_000,
+      connect: { timeout: options.connectTimeoutMs },
+      // Backstops; the attempt timer below is the one that normally fires.
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.bodyTimeoutMs,
       maxResponseSize: this.#options.maxResponseBytes,
     });
   }
@@ -70,13 +108,22 @@ export class UpstreamClient {
     return this.#apiKey.fingerprint();
   }
 
-  async getBatch(batchId: string, signal?: AbortSignal): Promise<WireBatchCallDetail> {
-    const body = await this.#get('detail', detailPath(batchId), signal);
+  get circuitState(): CircuitState {
+    return this.#breaker.state;
+  }
+
+  /** Calls in flight and waiting for a connection, for readiness and metrics. */
+  get load(): { active: number; waiting: number } {
+    return { active: this.#permits.active, waiting: this.#permits.waiting };
+  }
+
+  async getBatch(batchId: string, call: CallOptions = {}): Promise<WireBatchCallDetail> {
+    const body = await this.#get('detail', detailPath(batchId), call);
     return this.#decode(() => decodeBatchDetail(body), 'detail');
   }
 
-  async listBatches(query: ListBatchesQuery, signal?: AbortSignal): Promise<WireWorkspaceBatchCallsResponse> {
-    const body = await this.#get('list', listPath(query), signal);
+  async listBatches(query: ListBatchesQuery, call: CallOptions = {}): Promise<WireWorkspaceBatchCallsResponse> {
+    const body = await this.#get('list', listPath(query), call);
     return this.#decode(() => decodeBatchList(body), 'list');
   }
 
@@ -94,20 +141,28 @@ export class UpstreamClient {
     }
   }
 
-  async #get(route: Route, path: string, signal: AbortSignal | undefined): Promise<unknown> {
-    const { maxRetries, backoff, logger } = this.#options;
+  async #get(route: Route, path: string, { signal, deadline }: CallOptions): Promise<unknown> {
+    const { maxRetries, backoff, logger, timeoutMs } = this.#options;
     for (let attempt = 0; ; attempt += 1) {
+      const remaining = deadline === undefined ? Number.POSITIVE_INFINITY : deadline - Date.now();
+      if (remaining <= 0) {
+        throw new UpstreamError('UPSTREAM_TIMEOUT', "The operation's time budget ran out before the upstream API answered", {
+          attempts: attempt,
+        });
+      }
       try {
-        return await this.#attempt(route, path, signal);
+        return await this.#attempt(route, path, signal, Math.min(timeoutMs, remaining), remaining < timeoutMs);
       } catch (error) {
-        const failure = error instanceof UpstreamError ? error : unexpected(error);
+        const failure = error instanceof UpstreamError ? error : connectionError(error);
         const retryAfterMs = failure.retryAfterSeconds === undefined ? undefined : failure.retryAfterSeconds * 1000;
-        // A Retry-After longer than we are willing to wait means "give up now and say so".
-        const canWait = retryAfterMs === undefined || retryAfterMs <= backoff.maxDelayMs;
-        if (!failure.retryable || attempt >= maxRetries || !canWait || signal?.aborted === true) {
-          throw failure.withAttempts(attempt + 1);
-        }
         const delay = retryAfterMs ?? backoffDelay(attempt, backoff);
+        const giveUp =
+          !failure.retryable || attempt >= maxRetries || signal?.aborted === true ||
+          // A Retry-After longer than we are willing to wait means "give up now and say so".
+          (retryAfterMs !== undefined && retryAfterMs > backoff.maxDelayMs) ||
+          // Never retry past the deadline: answer now with what went wrong.
+          (deadline !== undefined && Date.now() + delay >= deadline);
+        if (giveUp) throw failure.withAttempts(attempt + 1);
         logger.warn({ upstream: { route, code: failure.code, status: failure.status, attempt: attempt + 1, delayMs: delay } },
           'retrying upstream call');
         await sleep(delay, undefined, signal === undefined ? undefined : { signal }).catch(() => undefined);
@@ -115,16 +170,37 @@ export class UpstreamClient {
     }
   }
 
-  async #attempt(route: Route, path: string, outer: AbortSignal | undefined): Promise<unknown> {
-    const { timeoutMs, logger } = this.#options;
+  async #attempt(route: Route, path: string, outer: AbortSignal | undefined, timeoutMs: number, deadlineBound: boolean): Promise<unknown> {
+    const { logger } = this.#options;
+    let ticket: CircuitTicket;
+    try {
+      ticket = this.#breaker.enter();
+    } catch (error) {
+      if (!(error instanceof CircuitOpenError)) throw error;
+      const seconds = Math.max(1, Math.ceil(error.retryAfterMs / 1000));
+      throw new UpstreamError('UPSTREAM_CIRCUIT_OPEN',
+        `The upstream API is failing; the gateway is not calling it for the next ${seconds} s`, { retryAfterSeconds: seconds });
+    }
     const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(TIMEOUT), timeoutMs);
+    const timer = setTimeout(() => controller.abort(ATTEMPT_TIMEOUT), timeoutMs);
     const onOuterAbort = (): void => controller.abort(outer?.reason);
+    if (outer?.aborted === true) onOuterAbort();
     outer?.addEventListener('abort', onOuterAbort, { once: true });
     const started = performance.now();
     let release: (() => void) | undefined;
     try {
-      release = await this.#permits.acquire(controller.signal);
+      try {
+        release = await this.#permits.acquire(controller.signal);
+      } catch (error) {
+        if (error instanceof QueueFullError) {
+          throw new UpstreamError('UPSTREAM_OVERLOADED',
+            'The gateway has too many upstream calls waiting; try again shortly', { retryAfterSeconds: 1 });
+        }
+        if (controller.signal.reason === ATTEMPT_TIMEOUT) {
+          throw new UpstreamError('UPSTREAM_TIMEOUT', `No upstream connection became free within ${timeoutMs} ms`);
+        }
+        throw error;
+      }
       const response = await this.#pool.request({
         path,
         method: 'GET',
@@ -139,19 +215,43 @@ export class UpstreamClient {
         if (body === INVALID_JSON) {
           throw new UpstreamError('UPSTREAM_BAD_RESPONSE', 'The upstream API sent a response that is not valid JSON', { status });
         }
+        ticket.success();
         return body;
       }
       throw errorForStatus(status, body === INVALID_JSON ? undefined : body, parseRetryAfter(response.headers['retry-after']));
     } catch (error) {
-      if (controller.signal.aborted && controller.signal.reason === TIMEOUT) {
-        throw new UpstreamError('UPSTREAM_TIMEOUT', `The upstream API did not answer within ${timeoutMs} ms`);
+      const failure = this.#classify(error, controller.signal, timeoutMs, deadlineBound);
+      if (failure === undefined) {
+        // Cancelled by the caller: no verdict on the upstream's health.
+        ticket.release();
+        throw error;
       }
-      throw error;
+      if (failure.unhealthy && !(failure.code === 'UPSTREAM_TIMEOUT' && deadlineBound)) ticket.failure();
+      else if (failure.code === 'UPSTREAM_NOT_FOUND' || failure.code === 'UPSTREAM_INVALID_REQUEST') ticket.success();
+      else ticket.release();
+      throw failure;
     } finally {
       clearTimeout(timer);
       outer?.removeEventListener('abort', onOuterAbort);
       release?.();
+      ticket.release();
     }
+  }
+
+  /** The UpstreamError for a failed attempt, or undefined when the caller cancelled it. */
+  #classify(error: unknown, signal: AbortSignal, timeoutMs: number, deadlineBound: boolean): UpstreamError | undefined {
+    if (error instanceof UpstreamError) return error;
+    if (signal.aborted) {
+      if (signal.reason !== ATTEMPT_TIMEOUT) return undefined;
+      return new UpstreamError('UPSTREAM_TIMEOUT', deadlineBound
+        ? "The operation's time budget ran out before the upstream API answered"
+        : `The upstream API did not answer within ${timeoutMs} ms`);
+    }
+    const code = errorCode(error);
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') {
+      return new UpstreamError('UPSTREAM_TIMEOUT', 'The upstream API stopped sending its response');
+    }
+    return connectionError(error);
   }
 }
 
@@ -165,10 +265,13 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** Connection-level failures (reset, refused, truncated body): worth another attempt. */
-function unexpected(error: unknown): UpstreamError {
-  const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : 'unknown';
-  return new UpstreamError('UPSTREAM_UNAVAILABLE', `The upstream API could not be reached (${safeCode(code)})`);
+function errorCode(error: unknown): string {
+  return typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : 'unknown';
+}
+
+/** Connection-level failures (reset, refused, connect timeout, cut body): worth another attempt. */
+function connectionError(error: unknown): UpstreamError {
+  return new UpstreamError('UPSTREAM_UNAVAILABLE', `The upstream API could not be reached (${safeCode(errorCode(error))})`);
 }
 
 /** Error codes such as ECONNRESET or UND_ERR_SOCKET are safe to show; anything else is not. */

@@ -9,7 +9,11 @@ export type UpstreamErrorCode =
   | 'UPSTREAM_RATE_LIMITED'
   | 'UPSTREAM_UNAVAILABLE'
   | 'UPSTREAM_BAD_RESPONSE'
-  | 'UPSTREAM_TIMEOUT';
+  | 'UPSTREAM_TIMEOUT'
+  /** The circuit breaker is open: the call was not made. */
+  | 'UPSTREAM_CIRCUIT_OPEN'
+  /** Too many upstream calls already waiting for a connection: the call was not made. */
+  | 'UPSTREAM_OVERLOADED';
 
 export interface UpstreamErrorOptions {
   status?: number | undefined;
@@ -37,6 +41,13 @@ export class UpstreamError extends Error {
   /** Whether another attempt of an idempotent GET may succeed. */
   get retryable(): boolean {
     return this.code === 'UPSTREAM_UNAVAILABLE' || this.code === 'UPSTREAM_RATE_LIMITED';
+  }
+
+  /** Whether this failure says the upstream is unhealthy (what the circuit breaker counts). */
+  get unhealthy(): boolean {
+    if (this.code === 'UPSTREAM_UNAVAILABLE' || this.code === 'UPSTREAM_TIMEOUT') return true;
+    // An unreadable 2xx or 5xx body (a proxy's error page, a cut connection); not an odd 4xx.
+    return this.code === 'UPSTREAM_BAD_RESPONSE' && (this.status === undefined || this.status < 400 || this.status >= 500);
   }
 
   withAttempts(attempts: number): UpstreamError {

@@ -1,15 +1,24 @@
+/** The wait queue is full: the caller should fail fast instead of piling up. */
+export class QueueFullError extends Error {
+  override readonly name = 'QueueFullError';
+}
+
 /**
- * A counting semaphore: at most `limit` holders at once, waiters served in arrival order. A waiter
- * whose signal aborts leaves the queue without taking a permit.
+ * A counting semaphore: at most `limit` holders at once, at most `maxWaiting` waiters served in
+ * arrival order (more are refused at once with QueueFullError). A waiter whose signal aborts
+ * leaves the queue at once, without taking a permit.
  */
 export class Semaphore {
   readonly #limit: number;
+  readonly #maxWaiting: number;
   #active = 0;
   readonly #waiters: Array<() => void> = [];
 
-  constructor(limit: number) {
+  constructor(limit: number, maxWaiting = Number.POSITIVE_INFINITY) {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError('Semaphore limit must be a positive integer');
+    if (!(maxWaiting >= 0)) throw new RangeError('Semaphore maxWaiting must be zero or more');
     this.#limit = limit;
+    this.#maxWaiting = maxWaiting;
   }
 
   get active(): number {
@@ -26,6 +35,9 @@ export class Semaphore {
     if (this.#active < this.#limit) {
       this.#active += 1;
       return Promise.resolve(this.#releaser());
+    }
+    if (this.#waiters.length >= this.#maxWaiting) {
+      return Promise.reject(new QueueFullError(`${this.#active} calls in flight and ${this.#waiters.length} waiting`));
     }
     return new Promise((resolve, reject) => {
       const grant = (): void => {

@@ -23,10 +23,21 @@ describe('loadConfig defaults', () => {
       host: '0.0.0.0',
       mode: 'local',
       demo: true,
-      upstream: { baseUrl: DEFAULT_BASE_URL, apiKey: undefined, timeoutMs: 10_000, maxConcurrency: 4, maxRetries: 2 },
+      upstream: {
+        baseUrl: DEFAULT_BASE_URL,
+        apiKey: undefined,
+        connectTimeoutMs: 2_000,
+        timeoutMs: 10_000,
+        bodyTimeoutMs: 5_000,
+        maxConcurrency: 4,
+        maxQueue: 100,
+        maxRetries: 2,
+        circuit: { failureThreshold: 5, openMs: 5_000, maxOpenMs: 60_000 },
+      },
       logLevel: 'info',
       graphiql: true,
       shutdownGraceMs: 10_000,
+      operationTimeoutMs: 15_000,
     });
     expect(DEFAULT_BASE_URL).toBe('https://api.elevenlabs.io');
     expect(Object.isFrozen(config)).toBe(true);
