@@ -1,9 +1,9 @@
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
 import { startGateway } from './server.js';
 
 /** Process entry point: configuration, signals, exit codes. */
-let config;
+let config: Config;
 try {
   config = loadConfig(process.env);
 } catch (error) {
