@@ -43,6 +43,8 @@ export interface Simulator {
   clock: Clock;
   /** Every upstream-API request received since the last clear (control requests excluded). */
   readonly requests: readonly RecordedRequest[];
+  /** Upstream-API requests being handled right now (a request ends when its connection closes). */
+  readonly inFlight: number;
   /** Most upstream-API requests being handled at once since the last `clearRequests()`. */
   readonly peakInFlight: number;
   clearRequests(): void;
@@ -181,6 +183,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
     clock,
     get requests() {
       return requests;
+    },
+    get inFlight() {
+      return inFlight;
     },
     get peakInFlight() {
       return peakInFlight;
