@@ -48,7 +48,7 @@ export interface Config {
   readonly upstream: UpstreamConfig;
   readonly logLevel: LogLevel;
   readonly graphiql: boolean;
-  /** On SIGTERM/SIGINT, how long in-flight requests may take to finish. Default 10 000 ms. */
+  /** On SIGTERM/SIGINT, how long in-flight requests may take to finish. Default 20 000 ms (over OPERATION_TIMEOUT_MS). */
   readonly shutdownGraceMs: number;
   /** Time budget of one GraphQL operation, upstream retries included. Default 15 000 ms. */
   readonly operationTimeoutMs: number;
@@ -125,7 +125,7 @@ export function loadConfig(env: Env): Config {
     },
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     graphiql: mode !== 'production',
-    shutdownGraceMs: int('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    shutdownGraceMs: int('SHUTDOWN_GRACE_MS', 20_000, 0, 600_000),
     operationTimeoutMs: int('OPERATION_TIMEOUT_MS', 15_000, 100, 600_000),
   };
   if (config.upstream.circuit.maxOpenMs < config.upstream.circuit.openMs) {

@@ -66,7 +66,7 @@ export async function startGateway({ config, logger }: GatewayOptions): Promise<
     url,
     port: address.port,
     simulator,
-    close: (graceMs = 10_000) => (closing ??= shutdown(server, graceMs, async () => {
+    close: (graceMs = 20_000) => (closing ??= shutdown(server, graceMs, async () => {
       await upstream.close();
       await simulator?.close();
     })),

@@ -36,7 +36,7 @@ describe('loadConfig defaults', () => {
       },
       logLevel: 'info',
       graphiql: true,
-      shutdownGraceMs: 10_000,
+      shutdownGraceMs: 20_000,
       operationTimeoutMs: 15_000,
     });
     expect(DEFAULT_BASE_URL).toBe('https://api.elevenlabs.io');
