@@ -52,7 +52,7 @@ export function createApp({ config, upstream, logger, readinessTtlMs = 10_000 }:
     if (!isExpectedError(error)) {
       const original = error instanceof GraphQLError && error.originalError !== undefined ? error.originalError : error;
       // Name and message only: a stack or cause could carry request data.
-      logger.error({ err: errorSummary(original) }, 'unexpected error in resolver');
+      logger.error({ error: errorSummary(original) }, 'unexpected error in resolver');
     }
     return maskError(error, message, isDev);
   };
@@ -79,8 +79,8 @@ export function createApp({ config, upstream, logger, readinessTtlMs = 10_000 }:
       warn: (...args: unknown[]) => yogaLogger.warn(describeLogArg(args[0])),
       error: (...args: unknown[]) => {
         const [first] = args;
-        if (first instanceof Error && isExpectedError(first)) yogaLogger.debug({ err: errorSummary(first) }, 'expected error');
-        else yogaLogger.error({ err: errorSummary(first) }, 'error in request handling');
+        if (first instanceof Error && isExpectedError(first)) yogaLogger.debug({ error: errorSummary(first) }, 'expected error');
+        else yogaLogger.error({ error: errorSummary(first) }, 'error in request handling');
       },
     },
     plugins: [useReadinessCheck({ endpoint: '/ready', check: readinessCheck(upstream, logger, readinessTtlMs) })],

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
-import { startGateway } from './server.js';
+import { startGateway, type Gateway } from './server.js';
 
 /** Process entry point: configuration, signals, exit codes. */
 let config: Config;
@@ -16,18 +16,19 @@ try {
 const logger = createLogger({ level: config.logLevel });
 
 process.on('unhandledRejection', (reason) => {
-  logger.fatal({ err: describe(reason) }, 'unhandled promise rejection; exiting');
+  logger.fatal({ error: describe(reason) }, 'unhandled promise rejection; exiting');
   process.exit(1);
 });
 process.on('uncaughtException', (error) => {
-  logger.fatal({ err: describe(error) }, 'uncaught exception; exiting');
+  logger.fatal({ error: describe(error) }, 'uncaught exception; exiting');
   process.exit(1);
 });
 
-const gateway = await startGateway({ config, logger });
 const graceMs = config.shutdownGraceMs;
-
+let gateway: Gateway | undefined;
 let stopping = false;
+
+// Installed before the server starts: a signal during startup must not kill the process uncleanly.
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
     if (stopping) {
@@ -35,6 +36,10 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.exit(1);
     }
     stopping = true;
+    if (gateway === undefined) {
+      logger.info({ signal }, 'signal during startup: exiting');
+      process.exit(0);
+    }
     logger.info({ signal, graceMs }, 'shutting down: no new connections, finishing in-flight requests');
     gateway.close(graceMs).then(
       () => {
@@ -42,12 +47,14 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
         process.exit(0);
       },
       (error: unknown) => {
-        logger.error({ err: describe(error) }, 'shutdown failed');
+        logger.error({ error: describe(error) }, 'shutdown failed');
         process.exit(1);
       },
     );
   });
 }
+
+gateway = await startGateway({ config, logger });
 
 /** Name and message only (never a stack that may hold request data), with the key scrubbed out. */
 function describe(value: unknown): { name: string; message: string } {

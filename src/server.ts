@@ -66,8 +66,9 @@ export async function startGateway({ config, logger }: GatewayOptions): Promise<
     url,
     port: address.port,
     simulator,
-    close: (graceMs = 20_000) => (closing ??= shutdown(server, graceMs, async () => {
-      await upstream.close();
+    close: (graceMs = 20_000) => (closing ??= shutdown(server, graceMs, async (remainingMs) => {
+      // Calls not tied to a client request (a readiness probe) get what is left of the grace period.
+      await upstream.close(remainingMs);
       await simulator?.close();
     })),
   };
@@ -84,7 +85,8 @@ function listen(server: Server, port: number, host: string): Promise<void> {
 }
 
 /** Stop accepting; idle keep-alive sockets close now, busy ones after their response or the grace period. */
-async function shutdown(server: Server, graceMs: number, release: () => Promise<void>): Promise<void> {
+async function shutdown(server: Server, graceMs: number, release: (remainingMs: number) => Promise<void>): Promise<void> {
+  const started = Date.now();
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeIdleConnections();
   const idleSweep = setInterval(() => server.closeIdleConnections(), 100);
@@ -98,5 +100,5 @@ async function shutdown(server: Server, graceMs: number, release: () => Promise<
   await Promise.race([closed, deadline]);
   clearInterval(idleSweep);
   clearTimeout(timer);
-  await release();
+  await release(Math.max(0, graceMs - (Date.now() - started)));
 }

@@ -127,8 +127,18 @@ export class UpstreamClient {
     return this.#decode(() => decodeBatchList(body), 'list');
   }
 
-  async close(): Promise<void> {
-    await this.#pool.close();
+  /**
+   * Closes the pool: waits up to `graceMs` for calls in flight, then destroys the connections
+   * (a hung upstream call must not hold up shutdown).
+   */
+  async close(graceMs = 0): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<'expired'>((resolve) => {
+      timer = setTimeout(() => resolve('expired'), graceMs);
+    });
+    const outcome = await Promise.race([this.#pool.close().then(() => 'closed' as const), expired]);
+    clearTimeout(timer);
+    if (outcome === 'expired') await this.#pool.destroy();
   }
 
   #decode<T>(decode: () => T, route: Route): T {
