@@ -100,15 +100,20 @@ function describeLogArg(value: unknown): string {
  * `ttlMs` and shared by concurrent probes. The body names the failure code, never a detail.
  */
 function readinessCheck(upstream: UpstreamClient, logger: Logger, ttlMs: number): () => Promise<Response> {
-  let cached: { at: number; verdict: Promise<{ ready: boolean; reason?: string }> } | undefined;
-  const probe = async (): Promise<{ ready: boolean; reason?: string }> => {
+  type Verdict = { ready: true } | { ready: false; reason: string; cacheable: boolean };
+  let cached: { at: number; verdict: Promise<Verdict> } | undefined;
+  const probe = async (): Promise<Verdict> => {
     try {
       await upstream.listBatches({ limit: 1 }, { deadline: Date.now() + 5_000 });
       return { ready: true };
     } catch (error) {
+      // Refused by the breaker (another call is probing): no upstream answer to remember.
+      if (error instanceof UpstreamError && error.code === 'UPSTREAM_CIRCUIT_OPEN') {
+        return { ready: false, reason: 'CIRCUIT_OPEN', cacheable: false };
+      }
       const reason = error instanceof UpstreamError ? error.code : 'UPSTREAM_UNAVAILABLE';
       logger.warn({ reason }, 'readiness probe failed');
-      return { ready: false, reason };
+      return { ready: false, reason, cacheable: true };
     }
   };
   return async () => {
@@ -118,9 +123,11 @@ function readinessCheck(upstream: UpstreamClient, logger: Logger, ttlMs: number)
     }
     const now = Date.now();
     if (cached === undefined || now - cached.at > ttlMs) cached = { at: now, verdict: probe() };
-    const verdict = await cached.verdict;
-    return Response.json(verdict.ready ? { status: 'ready' } : { status: 'not ready', reason: verdict.reason }, {
-      status: verdict.ready ? 200 : 503,
-    });
+    const entry = cached;
+    const verdict = await entry.verdict;
+    if (!verdict.ready && !verdict.cacheable && cached === entry) cached = undefined;
+    return verdict.ready
+      ? Response.json({ status: 'ready' }, { status: 200 })
+      : Response.json({ status: 'not ready', reason: verdict.reason }, { status: 503 });
   };
 }

@@ -46,6 +46,8 @@ export class CircuitBreaker {
   #openedAt = 0;
   #openFor: number;
   #probing = false;
+  /** Bumped on every state change: a ticket's verdict only counts in the period it was issued in. */
+  #epoch = 0;
 
   constructor(options: CircuitBreakerOptions) {
     this.#options = { now: () => Date.now(), ...options };
@@ -76,10 +78,13 @@ export class CircuitBreaker {
 
   #ticket(probe: boolean): CircuitTicket {
     let settled = false;
+    const epoch = this.#epoch;
     const settle = (outcome: 'success' | 'failure' | 'none'): void => {
       if (settled) return;
       settled = true;
       if (probe) this.#probing = false;
+      // A call issued before the circuit last changed state says nothing about it now.
+      if (epoch !== this.#epoch) return;
       if (outcome === 'success') this.#onSuccess(probe);
       else if (outcome === 'failure') this.#onFailure(probe);
     };
@@ -124,6 +129,7 @@ export class CircuitBreaker {
     const previous = this.#state;
     if (previous === next) return;
     this.#state = next;
+    this.#epoch += 1;
     this.#options.onStateChange?.(next, previous);
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Semaphore } from '../../src/upstream/semaphore.js';
+import { QueueFullError, Semaphore } from '../../src/upstream/semaphore.js';
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -139,5 +139,113 @@ describe('Semaphore', () => {
     const again = [await semaphore.acquire(), await semaphore.acquire()];
     expect(semaphore.active).toBe(2);
     for (const release of again) release();
+  });
+});
+
+describe('Semaphore: bounded wait queue (maxWaiting)', () => {
+  it.each([-1, Number.NaN])('rejects maxWaiting %s', (maxWaiting) => {
+    expect(() => new Semaphore(1, maxWaiting)).toThrow(RangeError);
+  });
+
+  it('refuses a waiter beyond maxWaiting at once with QueueFullError, taking nothing', async () => {
+    const semaphore = new Semaphore(1, 2);
+    const holder = await semaphore.acquire();
+    const queued = [semaphore.acquire(), semaphore.acquire()];
+    expect(semaphore.waiting).toBe(2);
+    await expect(semaphore.acquire()).rejects.toBeInstanceOf(QueueFullError);
+    await expect(semaphore.acquire()).rejects.toBeInstanceOf(QueueFullError);
+    expect(semaphore.active).toBe(1);
+    expect(semaphore.waiting).toBe(2);
+    // The queued ones are still served, in order.
+    holder();
+    const first = await queued[0];
+    expect(semaphore.waiting).toBe(1);
+    first?.();
+    const second = await queued[1];
+    second?.();
+    expect(semaphore.active).toBe(0);
+    expect(semaphore.waiting).toBe(0);
+  });
+
+  it('maxWaiting 0 does not limit the permits themselves', async () => {
+    const semaphore = new Semaphore(2, 0);
+    const a = await semaphore.acquire();
+    const b = await semaphore.acquire();
+    expect(semaphore.active).toBe(2);
+    a();
+    b();
+  });
+
+  it('maxWaiting 0: no queue at all, a call beyond the limit fails at once', async () => {
+    const semaphore = new Semaphore(1, 0);
+    const holder = await semaphore.acquire();
+    const refused = semaphore.acquire();
+    await expect(refused).rejects.toBeInstanceOf(QueueFullError);
+    expect(semaphore.waiting).toBe(0);
+    holder();
+    // Once the permit is back, a call gets it at once.
+    const again = await semaphore.acquire();
+    expect(semaphore.active).toBe(1);
+    again();
+  });
+
+  it('a slot frees as soon as a waiter is granted its permit', async () => {
+    const semaphore = new Semaphore(1, 1);
+    const holder = await semaphore.acquire();
+    const waiter = semaphore.acquire();
+    await expect(semaphore.acquire()).rejects.toBeInstanceOf(QueueFullError);
+    holder();
+    const release = await waiter;
+    expect(semaphore.waiting).toBe(0);
+    const next = semaphore.acquire(); // fits in the queue again
+    expect(semaphore.waiting).toBe(1);
+    release();
+    (await next)();
+    expect(semaphore.active).toBe(0);
+  });
+
+  it('an aborted waiter frees its queue slot at once, without a permit being released', async () => {
+    const semaphore = new Semaphore(1, 2);
+    const holder = await semaphore.acquire();
+    const controller = new AbortController();
+    const aborted = semaphore.acquire(controller.signal);
+    const kept = semaphore.acquire();
+    await expect(semaphore.acquire()).rejects.toBeInstanceOf(QueueFullError);
+    controller.abort(new Error('client went away'));
+    // Synchronously: the slot is free before anything else runs.
+    expect(semaphore.waiting).toBe(1);
+    const late = semaphore.acquire();
+    expect(semaphore.waiting).toBe(2);
+    await expect(aborted).rejects.toThrow('client went away');
+    await expect(semaphore.acquire()).rejects.toBeInstanceOf(QueueFullError);
+    expect(semaphore.active).toBe(1);
+    holder();
+    (await kept)();
+    (await late)();
+    expect(semaphore.active).toBe(0);
+    expect(semaphore.waiting).toBe(0);
+  });
+
+  it('a refused call does not disturb the order of those already waiting', async () => {
+    const semaphore = new Semaphore(1, 2);
+    const holder = await semaphore.acquire();
+    const order: string[] = [];
+    const a = semaphore.acquire().then((release) => {
+      order.push('a');
+      release();
+    });
+    const b = semaphore.acquire().then((release) => {
+      order.push('b');
+      release();
+    });
+    const refused = semaphore.acquire().then(
+      () => 'granted',
+      (error: unknown) => (error instanceof QueueFullError ? 'refused' : 'other'),
+    );
+    expect(await refused).toBe('refused');
+    holder();
+    await Promise.all([a, b]);
+    expect(order).toEqual(['a', 'b']);
+    expect(semaphore.active).toBe(0);
   });
 });
