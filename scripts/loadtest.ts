@@ -102,11 +102,12 @@ const HANG_LIMIT_MS = OPERATION_TIMEOUT_MS + HANG_SLACK_MS;
 const SETTLE_MS = option(flags['settle-ms'], 'LOADTEST_SETTLE_MS', CIRCUIT_MAX_OPEN_MS + UPSTREAM_TIMEOUT_MS + 500, 0);
 
 const API_KEY = `sk_loadtest_${randomBytes(16).toString('hex')}`;
+const CLIENT_TOKEN = `loadtest-client-${randomBytes(12).toString('hex')}`;
 
 /** Every code the gateway documents (src/schema/errors.ts); anything else is a defect. */
 const DOCUMENTED_CODES = new Set([
   'NOT_FOUND', 'BAD_USER_INPUT', 'UPSTREAM_UNAUTHORIZED', 'UPSTREAM_RATE_LIMITED',
-  'UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'UPSTREAM_OVERLOADED',
+  'UPSTREAM_UNAVAILABLE', 'UPSTREAM_TIMEOUT', 'UPSTREAM_OVERLOADED', 'QUERY_TOO_COMPLEX',
 ]);
 
 // ---------------------------------------------------------------------------------------------
@@ -322,6 +323,9 @@ async function main(): Promise<number> {
       CIRCUIT_OPEN_MS: String(CIRCUIT_OPEN_MS),
       CIRCUIT_MAX_OPEN_MS: String(CIRCUIT_MAX_OPEN_MS),
       SHUTDOWN_GRACE_MS: String(SHUTDOWN_GRACE_MS),
+      // One client identity sends everything: the per-client rate limit is not what is measured.
+      GATEWAY_API_TOKENS: CLIENT_TOKEN,
+      RATE_LIMIT_MAX: '0',
     });
     children.push(gateway);
     const logs = { lines: 0, byLevel: new Map<number, number>(), byMsg: new Map<string, number>(), keyLeaks: 0, tail: [] as string[] };
@@ -371,7 +375,7 @@ async function main(): Promise<number> {
       const response = await pool.request({
         path: '/graphql',
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${CLIENT_TOKEN}` },
         body: JSON.stringify(variables === undefined ? { query } : { query, variables }),
         signal,
       });
@@ -607,7 +611,7 @@ async function main(): Promise<number> {
     out.push('');
     out.push(`Load test: ${OPS} operations (list / batchCall / recipients of 3 batches, in turn), ${CONCURRENCY} in flight at most, paced over ${(PLANNED_MS / 1000).toFixed(0)} s of phases`);
     out.push(`machine: ${availableParallelism()} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, ${process.platform}/${process.arch}`);
-    out.push(`gateway: NODE_ENV=production, OPERATION_TIMEOUT_MS=${OPERATION_TIMEOUT_MS} UPSTREAM_TIMEOUT_MS=${UPSTREAM_TIMEOUT_MS} CIRCUIT_OPEN_MS=${CIRCUIT_OPEN_MS} CIRCUIT_MAX_OPEN_MS=${CIRCUIT_MAX_OPEN_MS}, other settings default (UPSTREAM_MAX_CONCURRENCY=4, UPSTREAM_MAX_RETRIES=2)`);
+    out.push(`gateway: NODE_ENV=production, one client token, RATE_LIMIT_MAX=0, OPERATION_TIMEOUT_MS=${OPERATION_TIMEOUT_MS} UPSTREAM_TIMEOUT_MS=${UPSTREAM_TIMEOUT_MS} CIRCUIT_OPEN_MS=${CIRCUIT_OPEN_MS} CIRCUIT_MAX_OPEN_MS=${CIRCUIT_MAX_OPEN_MS}, other settings default (UPSTREAM_MAX_CONCURRENCY=4, UPSTREAM_MAX_RETRIES=2)`);
     out.push(`settle window: first ${SETTLE_MS} ms of a clean phase after a fault phase; "switch" = operations in flight across a fault switch`);
     out.push('');
     out.push(

@@ -4,6 +4,9 @@ import type { Config } from './config.js';
 import { createContext, createUnknownEnumReporter, type Context } from './context.js';
 import type { Logger } from './logger.js';
 import { isExpectedError, maskError } from './schema/errors.js';
+import type { Identity } from './security/auth.js';
+import { UpstreamBudget } from './security/budget.js';
+import { CSRF_HEADERS, requestIdentity, securityPlugins } from './security/plugins.js';
 import { schema } from './schema/index.js';
 import type { UpstreamClient } from './upstream/client.js';
 import { UpstreamError } from './upstream/errors.js';
@@ -17,6 +20,10 @@ export interface AppDependencies {
 }
 
 export type App = YogaServerInstance<Record<string, never>, Context>;
+
+const GRAPHQL_ENDPOINT = '/graphql';
+const ANONYMOUS: Identity = { kind: 'anonymous', id: 'anonymous' };
+const CORS_ALLOWED_HEADERS = ['content-type', 'authorization', ...CSRF_HEADERS];
 
 export const GRAPHIQL_DEFAULT_QUERY = `# Batch calls, newest first. Run it, then paste pageInfo.endCursor
 # into $after (Variables below) to walk to the next page.
@@ -57,6 +64,7 @@ export function createApp({ config, upstream, logger, readinessTtlMs = 10_000 }:
     return maskError(error, message, isDev);
   };
 
+  const { security } = config;
   return createYoga<Record<string, never>, Context>({
     schema,
     context: ({ request }) =>
@@ -65,8 +73,15 @@ export function createApp({ config, upstream, logger, readinessTtlMs = 10_000 }:
         logger,
         reportUnknownEnum,
         call: { signal: request.signal, deadline: Date.now() + config.operationTimeoutMs },
+        budget: new UpstreamBudget(security.limits.upstreamCalls),
+        identity: requestIdentity.get(request) ?? ANONYMOUS,
       }),
-    graphqlEndpoint: '/graphql',
+    graphqlEndpoint: GRAPHQL_ENDPOINT,
+    // No CORS headers unless origins are configured: browsers then refuse cross-origin calls.
+    cors: security.corsOrigins.length === 0
+      ? false
+      : { origin: [...security.corsOrigins], credentials: true, methods: ['GET', 'POST'], allowedHeaders: CORS_ALLOWED_HEADERS, maxAge: 600 },
+    batching: security.batchingLimit > 0 ? { limit: security.batchingLimit } : false,
     healthCheckEndpoint: '/health',
     landingPage: false,
     maskedErrors: { maskError: logUnexpected, isDev: config.mode === 'development' },
@@ -83,7 +98,10 @@ export function createApp({ config, upstream, logger, readinessTtlMs = 10_000 }:
         else yogaLogger.error({ error: errorSummary(first) }, 'error in request handling');
       },
     },
-    plugins: [useReadinessCheck({ endpoint: '/ready', check: readinessCheck(upstream, logger, readinessTtlMs) })],
+    plugins: [
+      useReadinessCheck({ endpoint: '/ready', check: readinessCheck(upstream, logger, readinessTtlMs) }),
+      ...securityPlugins({ security, logger, graphqlEndpoint: GRAPHQL_ENDPOINT, graphiql: config.graphiql }),
+    ],
   });
 }
 

@@ -1,3 +1,4 @@
+import { loadPersistedOperations } from './security/persisted-operations.js';
 import { Secret } from './secret.js';
 
 export type Mode = 'production' | 'development' | 'local';
@@ -39,6 +40,48 @@ export interface UpstreamConfig {
   };
 }
 
+export interface JwtConfig {
+  /** HS256 shared secret; exclusive with `jwksUrl`. */
+  readonly secret: Secret | undefined;
+  /** JWKS endpoint of the app's auth system (RS256, ES256, EdDSA...). */
+  readonly jwksUrl: string | undefined;
+  readonly issuer: string;
+  readonly audience: string;
+}
+
+export interface QueryLimits {
+  readonly depth: number;
+  readonly aliases: number;
+  readonly tokens: number;
+  readonly directives: number;
+  /** GraphQL Armor's structural cost. */
+  readonly cost: number;
+  /** Upstream calls one operation may need (estimated before it runs, enforced while it runs). */
+  readonly upstreamCalls: number;
+}
+
+export interface SecurityConfig {
+  /** Static bearer tokens for server-side jobs. */
+  readonly tokens: readonly Secret[];
+  readonly jwt: JwtConfig | undefined;
+  /** Requests without credentials are served (as `anonymous`, rate limited by address). */
+  readonly allowAnonymous: boolean;
+  /** Per client identity: `max` requests per `windowMs`; max 0 turns it off. */
+  readonly rateLimit: { readonly max: number; readonly windowMs: number };
+  readonly limits: QueryLimits;
+  /** Largest request body accepted (POST needs a Content-Length). */
+  readonly maxBodyBytes: number;
+  /** Browser origins allowed by CORS; empty = no CORS headers at all. */
+  readonly corsOrigins: readonly string[];
+  readonly introspection: boolean;
+  /** Strip "Did you mean ...?" from validation errors. */
+  readonly blockFieldSuggestions: boolean;
+  /** Operations per batched request; 0 = batching off. */
+  readonly batchingLimit: number;
+  /** Allow-list of operations by id, loaded from a JSON file. */
+  readonly persistedOperations: { readonly operations: ReadonlyMap<string, string>; readonly allowArbitrary: boolean } | undefined;
+}
+
 export interface Config {
   readonly port: number;
   readonly host: string;
@@ -48,6 +91,7 @@ export interface Config {
   readonly upstream: UpstreamConfig;
   readonly logLevel: LogLevel;
   readonly graphiql: boolean;
+  readonly security: SecurityConfig;
   /** On SIGTERM/SIGINT, how long in-flight requests may take to finish. Default 20 000 ms (over OPERATION_TIMEOUT_MS). */
   readonly shutdownGraceMs: number;
   /** Time budget of one GraphQL operation, upstream retries included. Default 15 000 ms. */
@@ -93,6 +137,14 @@ export function loadConfig(env: Env): Config {
     return fallback;
   };
 
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = read(name);
+    if (raw === undefined) return fallback;
+    if (raw === 'true' || raw === 'false') return raw === 'true';
+    problems.push(`${name} must be true or false (got "${raw}")`);
+    return fallback;
+  };
+
   const nodeEnv = read('NODE_ENV');
   const mode: Mode = nodeEnv === 'production' ? 'production' : nodeEnv === 'development' ? 'development' : 'local';
   const rawKey = read('ELEVENLABS_API_KEY');
@@ -124,7 +176,8 @@ export function loadConfig(env: Env): Config {
       },
     },
     logLevel: oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
-    graphiql: mode !== 'production',
+    graphiql: bool('GATEWAY_GRAPHIQL', mode !== 'production'),
+    security: readSecurity(read, int, bool, mode, problems),
     shutdownGraceMs: int('SHUTDOWN_GRACE_MS', 20_000, 0, 600_000),
     operationTimeoutMs: int('OPERATION_TIMEOUT_MS', 15_000, 100, 600_000),
   };
@@ -133,6 +186,101 @@ export function loadConfig(env: Env): Config {
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+type Reader = (name: string) => string | undefined;
+type IntReader = (name: string, fallback: number, min: number, max: number) => number;
+type BoolReader = (name: string, fallback: boolean) => boolean;
+
+function readSecurity(read: Reader, int: IntReader, bool: BoolReader, mode: Mode, problems: string[]): SecurityConfig {
+  const production = mode === 'production';
+  const tokens = (read('GATEWAY_API_TOKENS') ?? '').split(',').map((t) => t.trim()).filter((t) => t !== '');
+  if (tokens.some((t) => t.length < 16)) problems.push('GATEWAY_API_TOKENS: every token must be at least 16 characters');
+
+  const jwtSecret = read('GATEWAY_JWT_SECRET');
+  const jwksUrl = read('GATEWAY_JWKS_URL');
+  const issuer = read('GATEWAY_JWT_ISSUER');
+  const audience = read('GATEWAY_JWT_AUDIENCE');
+  let jwt: JwtConfig | undefined;
+  if (jwtSecret !== undefined || jwksUrl !== undefined) {
+    if (jwtSecret !== undefined && jwksUrl !== undefined) problems.push('set only one of GATEWAY_JWT_SECRET and GATEWAY_JWKS_URL');
+    if (jwtSecret !== undefined && Buffer.byteLength(jwtSecret) < 32) {
+      problems.push('GATEWAY_JWT_SECRET must be at least 32 bytes (HS256)');
+    }
+    if (jwksUrl !== undefined && !isHttpUrl(jwksUrl, production)) {
+      problems.push(production ? 'GATEWAY_JWKS_URL must be an https URL' : 'GATEWAY_JWKS_URL must be an http(s) URL');
+    }
+    if (issuer === undefined) problems.push('GATEWAY_JWT_ISSUER is required when JWTs are accepted');
+    if (audience === undefined) problems.push('GATEWAY_JWT_AUDIENCE is required when JWTs are accepted');
+    jwt = {
+      secret: jwtSecret === undefined ? undefined : new Secret(jwtSecret),
+      jwksUrl,
+      issuer: issuer ?? '',
+      audience: audience ?? '',
+    };
+  }
+  const authConfigured = tokens.length > 0 || jwt !== undefined;
+  // Default: anonymous only outside production and only when no authentication is configured.
+  const allowAnonymous = bool('GATEWAY_ALLOW_ANONYMOUS', !production && !authConfigured);
+  if (production && !authConfigured && !allowAnonymous) {
+    problems.push('client authentication is required when NODE_ENV=production: set GATEWAY_API_TOKENS or GATEWAY_JWT_SECRET/GATEWAY_JWKS_URL (or GATEWAY_ALLOW_ANONYMOUS=true)');
+  }
+
+  const corsOrigins = (read('GATEWAY_CORS_ORIGINS') ?? '').split(',').map((o) => o.trim()).filter((o) => o !== '');
+  for (const origin of corsOrigins) {
+    if (!isOrigin(origin)) problems.push(`GATEWAY_CORS_ORIGINS: "${origin}" is not an origin such as https://app.example.com`);
+  }
+
+  const persistedFile = read('GATEWAY_PERSISTED_OPERATIONS_FILE');
+  return {
+    tokens: tokens.map((t) => new Secret(t)),
+    jwt,
+    allowAnonymous,
+    rateLimit: { max: int('RATE_LIMIT_MAX', 600, 0, 1_000_000), windowMs: int('RATE_LIMIT_WINDOW_MS', 60_000, 100, 86_400_000) },
+    limits: {
+      depth: int('QUERY_MAX_DEPTH', 12, 1, 100),
+      aliases: int('QUERY_MAX_ALIASES', 15, 0, 1000),
+      tokens: int('QUERY_MAX_TOKENS', 2_000, 10, 100_000),
+      directives: int('QUERY_MAX_DIRECTIVES', 20, 0, 1000),
+      cost: int('QUERY_MAX_COST', 5_000, 1, 10_000_000),
+      upstreamCalls: int('QUERY_MAX_UPSTREAM_CALLS', 50, 1, 10_000),
+    },
+    maxBodyBytes: int('GATEWAY_MAX_BODY_BYTES', 102_400, 1_024, 10_485_760),
+    corsOrigins,
+    introspection: bool('GATEWAY_INTROSPECTION', !production),
+    blockFieldSuggestions: production,
+    batchingLimit: int('GATEWAY_BATCHING_LIMIT', 0, 0, 100),
+    persistedOperations: persistedFile === undefined
+      ? undefined
+      : { operations: readPersisted(persistedFile, problems), allowArbitrary: bool('GATEWAY_ALLOW_ARBITRARY_OPERATIONS', false) },
+  };
+}
+
+function readPersisted(file: string, problems: string[]): ReadonlyMap<string, string> {
+  try {
+    return loadPersistedOperations(file);
+  } catch (error) {
+    problems.push((error as Error).message);
+    return new Map();
+  }
+}
+
+function isHttpUrl(raw: string, httpsOnly: boolean): boolean {
+  try {
+    const url = new URL(raw);
+    return url.protocol === 'https:' || (!httpsOnly && url.protocol === 'http:');
+  } catch {
+    return false;
+  }
+}
+
+function isOrigin(raw: string): boolean {
+  try {
+    const url = new URL(raw);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === raw;
+  } catch {
+    return false;
+  }
 }
 
 function readBaseUrl(raw: string | undefined, region: string | undefined, mode: Mode, problems: string[]): string {

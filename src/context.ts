@@ -3,6 +3,8 @@ import type { Logger } from './logger.js';
 import { toBatchCall, type BatchCall } from './model/batch-call.js';
 import type { UnknownEnumReporter } from './model/enums.js';
 import type { UpstreamPage } from './pagination/upstream-window.js';
+import type { Identity } from './security/auth.js';
+import type { UpstreamBudget } from './security/budget.js';
 import type { CallOptions, UpstreamClient } from './upstream/client.js';
 
 export interface BatchPageKey {
@@ -22,6 +24,10 @@ export interface Context {
   readonly reportUnknownEnum: UnknownEnumReporter;
   /** Passed to every upstream call: the client's cancellation and the operation's deadline. */
   readonly call: CallOptions;
+  /** Upstream calls this operation may still make. */
+  readonly budget: UpstreamBudget;
+  /** The authenticated client (or anonymous). */
+  readonly identity: Identity;
   /** Upstream list pages, one call per distinct (limit, last_doc, agent_id) in an operation. */
   readonly batchPages: DataLoader<BatchPageKey, UpstreamPage<BatchCall>, string>;
 }
@@ -31,10 +37,13 @@ export interface ContextDependencies {
   logger: Logger;
   reportUnknownEnum: UnknownEnumReporter;
   call: CallOptions;
+  budget: UpstreamBudget;
+  identity: Identity;
 }
 
-export function createContext({ upstream, logger, reportUnknownEnum, call }: ContextDependencies): Context {
+export function createContext({ upstream, logger, reportUnknownEnum, call, budget, identity }: ContextDependencies): Context {
   const fetchPage = async ({ limit, lastDoc, agentId }: BatchPageKey): Promise<UpstreamPage<BatchCall>> => {
+    budget.spend();
     const page = await upstream.listBatches({ limit, lastDoc: lastDoc ?? undefined, agentId: agentId ?? undefined }, call);
     return {
       items: page.batch_calls.map((wire) => toBatchCall(wire, reportUnknownEnum)),
@@ -47,6 +56,8 @@ export function createContext({ upstream, logger, reportUnknownEnum, call }: Con
     logger,
     reportUnknownEnum,
     call,
+    budget,
+    identity,
     batchPages: new DataLoader((keys) => Promise.all(keys.map((key) => fetchPage(key).catch(asError))), {
       cacheKeyFn: ({ limit, lastDoc, agentId }) => JSON.stringify([limit, lastDoc, agentId]),
     }),

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
@@ -44,7 +44,10 @@ export async function startGateway({ config, logger }: GatewayOptions): Promise<
 
   const upstream = new UpstreamClient({ ...config.upstream, baseUrl, apiKey, logger: logger.child({ component: 'upstream' }) });
   const app = createApp({ config, upstream, logger });
-  const server = createServer(app);
+  const maxBody = config.security.maxBodyBytes;
+  const server = createServer((req, res) => {
+    if (admitBody(req, res, maxBody)) void app(req, res);
+  });
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 120_000;
@@ -72,6 +75,27 @@ export async function startGateway({ config, logger }: GatewayOptions): Promise<
       await simulator?.close();
     })),
   };
+}
+
+/**
+ * Request bodies are bounded before anything reads them: a body must declare its length
+ * (Content-Length, no chunked streaming), and that length must be within the limit.
+ */
+function admitBody(req: IncomingMessage, res: ServerResponse, maxBytes: number): boolean {
+  if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return true;
+  const declared = req.headers['content-length'];
+  const refuse = (status: number, message: string): false => {
+    const body = JSON.stringify({ errors: [{ message, extensions: { code: status === 413 ? 'PAYLOAD_TOO_LARGE' : 'LENGTH_REQUIRED' } }] });
+    // Close the connection: the unread body must not be parsed as a next request.
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', connection: 'close' });
+    res.end(body);
+    return false;
+  };
+  if (req.headers['transfer-encoding'] !== undefined || declared === undefined) {
+    return refuse(411, 'A request body needs a Content-Length header');
+  }
+  if (Number(declared) > maxBytes) return refuse(413, `Request body over ${maxBytes} bytes`);
+  return true;
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

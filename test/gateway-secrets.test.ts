@@ -3,14 +3,18 @@ import { startStack, TEST_API_KEY, type Stack } from './helpers/stack.js';
 
 let stack: Stack;
 beforeAll(async () => {
-  stack = await startStack({ env: { UPSTREAM_MAX_RETRIES: '1', UPSTREAM_TIMEOUT_MS: '300' } });
+  stack = await startStack({
+    env: { UPSTREAM_MAX_RETRIES: '1', UPSTREAM_TIMEOUT_MS: '300', GATEWAY_API_TOKENS: CLIENT_TOKEN },
+    headers: { authorization: `Bearer ${CLIENT_TOKEN}` },
+  });
 });
 afterAll(async () => {
   await stack.close();
 });
 
+const CLIENT_TOKEN = 'job-token-0123456789abcdef';
 const CLIENT_HEADERS = {
-  authorization: 'Bearer client-token',
+  authorization: `Bearer ${CLIENT_TOKEN}`,
   cookie: 'session=abc',
   'xi-api-key': 'sk_client_supplied_key',
   'x-forwarded-for': '203.0.113.9',

@@ -12,6 +12,7 @@ import { TEST_API_KEY } from './helpers/stack.js';
  * from the lockfile into a clean folder, start `node dist/main.js`, answer a query, stop cleanly.
  */
 const root = fileURLToPath(new URL('..', import.meta.url));
+const JOB_TOKEN = 'prod-install-job-token-42';
 const tsc = fileURLToPath(new URL('../node_modules/.bin/tsc', import.meta.url));
 
 describe('production install (npm ci --omit=dev)', () => {
@@ -41,10 +42,13 @@ describe('production install (npm ci --omit=dev)', () => {
         ELEVENLABS_BASE_URL: simulator.url,
         PORT: '0',
         HOST: '127.0.0.1',
+        GATEWAY_API_TOKENS: JOB_TOKEN,
       },
     });
     try {
-      const response = await postQuery(gateway.url, '{ batchCalls(first: 2) { edges { node { batchId name } } } }');
+      // Production requires client authentication.
+      expect((await postQuery(gateway.url, '{ __typename }')).status).toBe(401);
+      const response = await postQuery(gateway.url, '{ batchCalls(first: 2) { edges { node { batchId name } } } }', { authorization: `Bearer ${JOB_TOKEN}` });
       expect(response.status).toBe(200);
       expect(response.body.errors).toBeUndefined();
       expect(JSON.stringify(response.body.data)).toContain(simulator.store.batchIds()[0]);

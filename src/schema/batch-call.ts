@@ -11,9 +11,14 @@ import { TelephonyCallConfigRef, WhatsAppParamsRef } from './batch-call-settings
 /** One detail GET per distinct id in an operation; the client bounds how many run at once. */
 function loadBatchDetails(ids: string[], context: Context): Promise<Array<BatchCall | Error>> {
   return Promise.all(
-    ids.map((id) =>
-      context.upstream.getBatch(id, context.call).then((wire) => toBatchCallDetail(wire, context.reportUnknownEnum), asError),
-    ),
+    ids.map(async (id) => {
+      try {
+        context.budget.spend();
+        return toBatchCallDetail(await context.upstream.getBatch(id, context.call), context.reportUnknownEnum);
+      } catch (error) {
+        return asError(error);
+      }
+    }),
   );
 }
 

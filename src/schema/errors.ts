@@ -1,6 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { maskError as yogaMaskError, type MaskError } from 'graphql-yoga';
 import { InputError } from '../input.js';
+import { BudgetExceededError } from '../security/budget.js';
 import { UpstreamError, type UpstreamErrorCode } from '../upstream/errors.js';
 
 /** The codes clients see in `extensions.code`. */
@@ -11,7 +12,8 @@ export type ErrorCode =
   | 'UPSTREAM_RATE_LIMITED'
   | 'UPSTREAM_UNAVAILABLE'
   | 'UPSTREAM_TIMEOUT'
-  | 'UPSTREAM_OVERLOADED';
+  | 'UPSTREAM_OVERLOADED'
+  | 'QUERY_TOO_COMPLEX';
 
 const UPSTREAM_CODES: Readonly<Record<UpstreamErrorCode, ErrorCode>> = {
   UPSTREAM_NOT_FOUND: 'NOT_FOUND',
@@ -58,6 +60,7 @@ export function isExpectedError(error: unknown): boolean {
 
 function describe(error: unknown): { message: string; extensions: Record<string, unknown> } | undefined {
   if (error instanceof InputError) return { message: error.message, extensions: { code: 'BAD_USER_INPUT' } };
+  if (error instanceof BudgetExceededError) return { message: error.message, extensions: { code: 'QUERY_TOO_COMPLEX' } };
   if (!(error instanceof UpstreamError)) return undefined;
   const extensions: Record<string, unknown> = { code: UPSTREAM_CODES[error.code] };
   if (error.code === 'UPSTREAM_CIRCUIT_OPEN') extensions['reason'] = 'CIRCUIT_OPEN';

@@ -56,10 +56,14 @@ export function run(command: string, args: string[], options: { cwd: string; env
   });
 }
 
-export async function postQuery(url: string, query: string): Promise<{ status: number; body: { data?: unknown; errors?: unknown[] } }> {
+export async function postQuery(
+  url: string,
+  query: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: { data?: unknown; errors?: unknown[] } }> {
   const response = await fetch(`${url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ query }),
   });
   return { status: response.status, body: (await response.json()) as { data?: unknown; errors?: unknown[] } };

@@ -33,6 +33,8 @@ export interface StackOptions {
   env?: Record<string, string>;
   seed?: number;
   clock?: Clock;
+  /** Sent with every `gql` request (e.g. an Authorization header); per-call headers win. */
+  headers?: Record<string, string>;
 }
 
 /** The simulator and the gateway as real HTTP servers on loopback, wired together. */
@@ -64,7 +66,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     async gql<T>(query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}) {
       const response = await fetch(endpoint, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...headers },
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...options.headers, ...headers },
         body: JSON.stringify({ query, variables }),
       });
       const text = await response.text();

@@ -36,6 +36,19 @@ describe('loadConfig defaults', () => {
       },
       logLevel: 'info',
       graphiql: true,
+      security: {
+        tokens: [],
+        jwt: undefined,
+        allowAnonymous: true,
+        rateLimit: { max: 600, windowMs: 60_000 },
+        limits: { depth: 12, aliases: 15, tokens: 2_000, directives: 20, cost: 5_000, upstreamCalls: 50 },
+        maxBodyBytes: 102_400,
+        corsOrigins: [],
+        introspection: true,
+        blockFieldSuggestions: false,
+        batchingLimit: 0,
+        persistedOperations: undefined,
+      },
       shutdownGraceMs: 20_000,
       operationTimeoutMs: 15_000,
     });
@@ -75,12 +88,12 @@ describe('loadConfig defaults', () => {
   it.each([['production', 'production'], ['development', 'development'], ['test', 'local'], ['PRODUCTION', 'local']])(
     'NODE_ENV=%s gives mode %s',
     (nodeEnv, mode) => {
-      expect(loadConfig({ NODE_ENV: nodeEnv, ELEVENLABS_API_KEY: KEY }).mode).toBe(mode);
+      expect(loadConfig({ NODE_ENV: nodeEnv, ELEVENLABS_API_KEY: KEY, GATEWAY_ALLOW_ANONYMOUS: 'true' }).mode).toBe(mode);
     },
   );
 
   it('production disables GraphiQL', () => {
-    expect(loadConfig({ NODE_ENV: 'production', ELEVENLABS_API_KEY: KEY }).graphiql).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', GATEWAY_ALLOW_ANONYMOUS: 'true', ELEVENLABS_API_KEY: KEY }).graphiql).toBe(false);
   });
 
   it('accepts integer bounds inclusively', () => {
@@ -97,13 +110,13 @@ describe('loadConfig defaults', () => {
 
 describe('loadConfig demo and production', () => {
   it('production without a key is refused', () => {
-    const error = configError({ NODE_ENV: 'production' });
+    const error = configError({ NODE_ENV: 'production', GATEWAY_ALLOW_ANONYMOUS: 'true' });
     expect(error.problems).toHaveLength(1);
     expect(error.problems[0]).toContain('ELEVENLABS_API_KEY is required');
   });
 
   it('production with a key is accepted', () => {
-    const config = loadConfig({ NODE_ENV: 'production', ELEVENLABS_API_KEY: KEY });
+    const config = loadConfig({ NODE_ENV: 'production', GATEWAY_ALLOW_ANONYMOUS: 'true', ELEVENLABS_API_KEY: KEY });
     expect(config.demo).toBe(false);
   });
 
@@ -161,14 +174,14 @@ describe('loadConfig base URL', () => {
   });
 
   it('requires https in production', () => {
-    const error = configError({ NODE_ENV: 'production', ELEVENLABS_API_KEY: KEY, ELEVENLABS_BASE_URL: 'http://api.example.com' });
+    const error = configError({ NODE_ENV: 'production', GATEWAY_ALLOW_ANONYMOUS: 'true', ELEVENLABS_API_KEY: KEY, ELEVENLABS_BASE_URL: 'http://api.example.com' });
     expect(error.problems).toEqual(['ELEVENLABS_BASE_URL must use https in production (the API key travels in a header)']);
   });
 
   it.each(['http://localhost:5005', 'http://127.0.0.1:5005', 'http://127.1.2.3', 'http://[::1]:5005', 'http://0x7f.1'])(
     'allows plain http to loopback %s in production',
     (raw) => {
-      const config = loadConfig({ NODE_ENV: 'production', ELEVENLABS_API_KEY: KEY, ELEVENLABS_BASE_URL: raw });
+      const config = loadConfig({ NODE_ENV: 'production', GATEWAY_ALLOW_ANONYMOUS: 'true', ELEVENLABS_API_KEY: KEY, ELEVENLABS_BASE_URL: raw });
       expect(config.upstream.baseUrl.startsWith('http://')).toBe(true);
     },
   );
@@ -197,7 +210,7 @@ describe('loadConfig bad values', () => {
 
   it('lists every problem at once, one per line in the message', () => {
     const error = configError({
-      NODE_ENV: 'production', PORT: 'x', UPSTREAM_TIMEOUT_MS: '1', UPSTREAM_MAX_CONCURRENCY: '0',
+      NODE_ENV: 'production', GATEWAY_ALLOW_ANONYMOUS: 'true', PORT: 'x', UPSTREAM_TIMEOUT_MS: '1', UPSTREAM_MAX_CONCURRENCY: '0',
       UPSTREAM_MAX_RETRIES: '99', LOG_LEVEL: 'loud', ELEVENLABS_BASE_URL: 'http://api.example.com',
     });
     expect(error.problems).toHaveLength(7);
@@ -211,7 +224,7 @@ describe('loadConfig bad values', () => {
 
   it('never puts the API key in the error, whatever else is wrong', () => {
     const error = configError({
-      NODE_ENV: 'production', ELEVENLABS_API_KEY: KEY, PORT: 'x', LOG_LEVEL: 'nope',
+      NODE_ENV: 'production', GATEWAY_ALLOW_ANONYMOUS: 'true', ELEVENLABS_API_KEY: KEY, PORT: 'x', LOG_LEVEL: 'nope',
       ELEVENLABS_BASE_URL: 'http://evil.example.com', UPSTREAM_MAX_RETRIES: '-3',
     });
     expect(error.problems).toHaveLength(4);
@@ -222,7 +235,7 @@ describe('loadConfig bad values', () => {
   });
 
   it('the API key is never in the error message nor in a printed config', () => {
-    const error = configError({ NODE_ENV: 'production', ELEVENLABS_API_KEY: KEY, ELEVENLABS_BASE_URL: 'http://x.example.com', LOG_LEVEL: 'loud' });
+    const error = configError({ NODE_ENV: 'production', GATEWAY_ALLOW_ANONYMOUS: 'true', ELEVENLABS_API_KEY: KEY, ELEVENLABS_BASE_URL: 'http://x.example.com', LOG_LEVEL: 'loud' });
     expect(error.message).not.toContain(KEY);
     expect(inspect(error)).not.toContain(KEY);
     expect(JSON.stringify(error)).not.toContain(KEY);

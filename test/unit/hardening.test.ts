@@ -12,12 +12,12 @@ describe('configuration edge cases', () => {
   it.each(['http://127.evil.example', 'http://127.0.0.1.evil.example', 'http://localhost.evil.example'])(
     'production refuses plain http to %s (not loopback)',
     (url) => {
-      expect(() => loadConfig({ NODE_ENV: 'production', ELEVENLABS_API_KEY: 'k', ELEVENLABS_BASE_URL: url })).toThrow(/https/);
+      expect(() => loadConfig({ NODE_ENV: 'production', GATEWAY_ALLOW_ANONYMOUS: 'true', ELEVENLABS_API_KEY: 'k', ELEVENLABS_BASE_URL: url })).toThrow(/https/);
     },
   );
 
   it.each(['http://127.0.0.1:4010', 'http://localhost:4010', 'http://[::1]:4010'])('production allows plain http to loopback %s', (url) => {
-    expect(loadConfig({ NODE_ENV: 'production', ELEVENLABS_API_KEY: 'k', ELEVENLABS_BASE_URL: url }).upstream.baseUrl).toBe(url);
+    expect(loadConfig({ NODE_ENV: 'production', GATEWAY_ALLOW_ANONYMOUS: 'true', ELEVENLABS_API_KEY: 'k', ELEVENLABS_BASE_URL: url }).upstream.baseUrl).toBe(url);
   });
 });
 
