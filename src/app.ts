@@ -55,8 +55,11 @@ query BatchCalls($first: Int = 5, $after: String) {
 export function createApp({ config, upstream, logger, readinessTtlMs = 10_000 }: AppDependencies): App {
   const reportUnknownEnum = createUnknownEnumReporter(logger);
   const yogaLogger = logger.child({ component: 'yoga' });
+  /** Errors logged here already; yoga logs what it masks again, and those copies are dropped. */
+  const logged = new WeakSet<object>();
   const logUnexpected: MaskError = (error, message, isDev) => {
     if (!isExpectedError(error)) {
+      if (typeof error === 'object' && error !== null) logged.add(error);
       const original = error instanceof GraphQLError && error.originalError !== undefined ? error.originalError : error;
       // Name and message only: a stack or cause could carry request data.
       logger.error({ error: errorSummary(original) }, 'unexpected error in resolver');
@@ -65,6 +68,8 @@ export function createApp({ config, upstream, logger, readinessTtlMs = 10_000 }:
   };
 
   const { security } = config;
+  // In allow-list mode GraphiQL could only send documents that are refused.
+  const graphiql = config.graphiql && (security.persistedOperations?.allowArbitrary ?? true);
   return createYoga<Record<string, never>, Context>({
     schema,
     context: ({ request }) =>
@@ -85,7 +90,7 @@ export function createApp({ config, upstream, logger, readinessTtlMs = 10_000 }:
     healthCheckEndpoint: '/health',
     landingPage: false,
     maskedErrors: { maskError: logUnexpected, isDev: config.mode === 'development' },
-    graphiql: config.graphiql ? { title: 'Batch-calling gateway', defaultQuery: GRAPHIQL_DEFAULT_QUERY } : false,
+    graphiql: graphiql ? { title: 'Batch-calling gateway', defaultQuery: GRAPHIQL_DEFAULT_QUERY } : false,
     // Yoga logs every error it masks; expected ones were mapped on purpose and unexpected ones
     // are logged above, so its copies go to debug.
     logging: {
@@ -94,13 +99,15 @@ export function createApp({ config, upstream, logger, readinessTtlMs = 10_000 }:
       warn: (...args: unknown[]) => yogaLogger.warn(describeLogArg(args[0])),
       error: (...args: unknown[]) => {
         const [first] = args;
-        if (first instanceof Error && isExpectedError(first)) yogaLogger.debug({ error: errorSummary(first) }, 'expected error');
+        if (first instanceof Error && (isExpectedError(first) || logged.has(first))) {
+          yogaLogger.debug({ error: errorSummary(first) }, 'expected or already logged error');
+        }
         else yogaLogger.error({ error: errorSummary(first) }, 'error in request handling');
       },
     },
     plugins: [
       useReadinessCheck({ endpoint: '/ready', check: readinessCheck(upstream, logger, readinessTtlMs) }),
-      ...securityPlugins({ security, logger, graphqlEndpoint: GRAPHQL_ENDPOINT, graphiql: config.graphiql }),
+      ...securityPlugins({ security, logger, graphiql }),
     ],
   });
 }

@@ -9,7 +9,7 @@ export interface Identity {
   id: string;
 }
 
-export type AuthResult = { ok: true; identity: Identity } | { ok: false; message: string };
+export type AuthResult = { ok: true; identity: Identity } | { ok: false; message: string; unavailable?: boolean };
 
 export type Authenticate = (authorization: string | null, address: string) => Promise<AuthResult>;
 
@@ -51,6 +51,10 @@ export function createAuthenticator(security: SecurityConfig): Authenticate {
       try {
         return { ok: true, identity: { kind: 'jwt', id: `jwt:${await verifyJwt(token)}` } };
       } catch (error) {
+        // The key set could not be fetched: the token may be fine, the gateway cannot tell now.
+        if (error instanceof joseErrors.JWKSTimeout || isFetchFailure(error)) {
+          return { ok: false, message: 'Tokens cannot be verified right now', unavailable: true };
+        }
         return { ok: false, message: jwtFailure(error) };
       }
     }
@@ -60,7 +64,8 @@ export function createAuthenticator(security: SecurityConfig): Authenticate {
 
 function bearer(header: string | null): string | undefined {
   if (header === null) return undefined;
-  const match = /^Bearer ([A-Za-z0-9._~+/=-]{1,8192})$/.exec(header.trim());
+  // The scheme is case-insensitive (RFC 9110); the token is token68.
+  const match = /^Bearer ([A-Za-z0-9._~+/=-]{1,8192})$/i.exec(header.trim());
   return match?.[1];
 }
 
@@ -77,8 +82,12 @@ function subject(sub: string | undefined): string {
 function jwtFailure(error: unknown): string {
   if (error instanceof joseErrors.JWTExpired) return 'Token expired';
   if (error instanceof joseErrors.JWTClaimValidationFailed) return `Token rejected: ${error.claim} claim check failed`;
-  if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) return 'Token could not be verified right now';
   return 'Invalid token';
+}
+
+/** jose rethrows network errors of the JWKS fetch as they are (a TypeError from fetch). */
+function isFetchFailure(error: unknown): boolean {
+  return error instanceof TypeError || (error instanceof joseErrors.JOSEError && error.code === 'ERR_JWKS_INVALID');
 }
 
 function sha256(value: string): Buffer {

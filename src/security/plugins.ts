@@ -29,14 +29,13 @@ export const requestIdentity = new WeakMap<Request, Identity>();
 export interface SecurityPluginOptions {
   security: SecurityConfig;
   logger: Logger;
-  graphqlEndpoint: string;
   /** GraphiQL's page itself is served without credentials (its requests still need them). */
   graphiql: boolean;
 }
 
 /** Every request-level protection, in the order yoga must run them. */
-export function securityPlugins({ security, logger, graphqlEndpoint, graphiql }: SecurityPluginOptions): Plugin[] {
-  const plugins: Plugin[] = [authentication(security, logger, graphqlEndpoint, graphiql)];
+export function securityPlugins({ security, logger, graphiql }: SecurityPluginOptions): Plugin[] {
+  const plugins: Plugin[] = [authentication(security, logger, graphiql)];
   plugins.push(useCSRFPrevention({ requestHeaders: CSRF_HEADERS }));
   if (security.persistedOperations !== undefined) plugins.push(persistedOperations(security.persistedOperations, logger));
   plugins.push(...queryLimits(security));
@@ -48,31 +47,44 @@ export function securityPlugins({ security, logger, graphqlEndpoint, graphiql }:
 
 /**
  * Authentication and per-client rate limiting, before the body is even parsed: a request that
- * fails either gets its HTTP answer (401 or 429) and nothing else happens.
+ * fails either gets its HTTP answer (401, 429 or 503) and nothing else happens. Every path is
+ * covered (yoga also serves the endpoint as `/graphql/`, `//graphql`...); only the GraphiQL page
+ * itself (a bare browser GET) and CORS preflights pass without credentials. Failed attempts are
+ * rate limited per address, so tokens cannot be guessed at full speed.
  */
-function authentication(security: SecurityConfig, logger: Logger, endpoint: string, graphiql: boolean): Plugin {
+function authentication(security: SecurityConfig, logger: Logger, graphiql: boolean): Plugin {
   const authenticate = createAuthenticator(security);
   const limiter = security.rateLimit.max > 0 ? new RateLimiter(security.rateLimit) : undefined;
+  const limited = (key: string): Response | undefined => {
+    const decision = limiter?.take(key);
+    if (decision === undefined || decision.allowed) return undefined;
+    logger.info({ client: key, retryAfter: decision.retryAfterSeconds }, 'client rate limited');
+    return errorResponse(429, `Rate limit reached: at most ${security.rateLimit.max} requests per ${security.rateLimit.windowMs / 1000} s`,
+      'RATE_LIMITED', { 'retry-after': String(decision.retryAfterSeconds) }, { retryAfter: decision.retryAfterSeconds });
+  };
   return {
     async onRequest({ request, url, endResponse, serverContext }) {
-      if (url.pathname !== endpoint || request.method === 'OPTIONS') return;
-      if (graphiql && request.method === 'GET' && !url.searchParams.has('query') && (request.headers.get('accept') ?? '').includes('text/html')) {
+      if (request.method === 'OPTIONS') return;
+      if (graphiql && request.method === 'GET' && url.search === '' && (request.headers.get('accept') ?? '').includes('text/html')) {
         return;
       }
       const address = (serverContext as { req?: IncomingMessage } | undefined)?.req?.socket.remoteAddress ?? 'unknown';
       const result = await authenticate(request.headers.get('authorization'), address);
       if (!result.ok) {
         logger.info({ auth: { outcome: 'rejected', reason: result.message } }, 'request not authenticated');
-        endResponse(errorResponse(401, result.message, 'UNAUTHENTICATED', { 'www-authenticate': 'Bearer' }));
+        const refusal = limited(`unauthenticated:${address}`);
+        if (refusal !== undefined) {
+          endResponse(refusal);
+        } else if (result.unavailable) {
+          endResponse(errorResponse(503, result.message, 'AUTH_UNAVAILABLE', { 'retry-after': '5' }, { retryAfter: 5 }));
+        } else {
+          endResponse(errorResponse(401, result.message, 'UNAUTHENTICATED', { 'www-authenticate': 'Bearer' }));
+        }
         return;
       }
       requestIdentity.set(request, result.identity);
-      const decision = limiter?.take(result.identity.id);
-      if (decision !== undefined && !decision.allowed) {
-        logger.info({ client: result.identity.id, retryAfter: decision.retryAfterSeconds }, 'client rate limited');
-        endResponse(errorResponse(429, `Rate limit reached: at most ${security.rateLimit.max} requests per ${security.rateLimit.windowMs / 1000} s`,
-          'RATE_LIMITED', { 'retry-after': String(decision.retryAfterSeconds) }, { retryAfter: decision.retryAfterSeconds }));
-      }
+      const refusal = limited(result.identity.id);
+      if (refusal !== undefined) endResponse(refusal);
     },
   };
 }
