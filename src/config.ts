@@ -30,6 +30,12 @@ export interface UpstreamConfig {
   readonly maxQueue: number;
   /** Extra attempts for idempotent GETs after a connection error, 5xx or 429. Default 2. */
   readonly maxRetries: number;
+  /** Cross-request cache of upstream responses; undefined when CACHE_ENABLED=false. */
+  readonly cache: {
+    /** Bound on the bodies held (response bytes). Default 64 MiB. */
+    readonly maxBytes: number;
+    readonly ttls: { readonly terminalMs: number; readonly activeMs: number; readonly listMs: number };
+  } | undefined;
   readonly circuit: {
     /** Consecutive unhealthy failures (5xx, connection error, timeout) that open it. Default 5. */
     readonly failureThreshold: number;
@@ -169,6 +175,16 @@ export function loadConfig(env: Env): Config {
       maxConcurrency: int('UPSTREAM_MAX_CONCURRENCY', 4, 1, 256),
       maxQueue: int('UPSTREAM_MAX_QUEUE', 100, 0, 100_000),
       maxRetries: int('UPSTREAM_MAX_RETRIES', 2, 0, 10),
+      cache: bool('CACHE_ENABLED', true)
+        ? {
+          maxBytes: int('CACHE_MAX_BYTES', 64 * 1024 * 1024, 0, 8 * 1024 * 1024 * 1024),
+          ttls: {
+            terminalMs: int('CACHE_TTL_TERMINAL_MS', 300_000, 0, 86_400_000),
+            activeMs: int('CACHE_TTL_ACTIVE_MS', 2_000, 0, 86_400_000),
+            listMs: int('CACHE_TTL_LIST_MS', 2_000, 0, 86_400_000),
+          },
+        }
+        : undefined,
       circuit: {
         failureThreshold: int('CIRCUIT_FAILURE_THRESHOLD', 5, 1, 1000),
         openMs: int('CIRCUIT_OPEN_MS', 5_000, 10, 600_000),

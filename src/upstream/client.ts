@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Pool } from 'undici';
 import type { Logger } from '../logger.js';
 import type { Secret } from '../secret.js';
+import { ResponseCache, detailTtl, type CacheStats, type CacheTtls } from './cache.js';
 import { CircuitBreaker, CircuitOpenError, type CircuitState, type CircuitTicket } from './circuit-breaker.js';
 import { DecodeError, decodeBatchDetail, decodeBatchList } from './decode.js';
 import { UpstreamError, errorForStatus } from './errors.js';
@@ -34,6 +35,8 @@ export interface UpstreamClientOptions {
   /** Extra attempts after a connection error, 5xx or 429. */
   maxRetries: number;
   circuit: CircuitOptions;
+  /** Cross-request cache of upstream responses; absent = off. */
+  cache?: { maxBytes: number; ttls: CacheTtls } | undefined;
   logger: Logger;
   backoff?: BackoffOptions;
   /** Largest response body accepted, in bytes. Default 256 MiB (a 50 000-recipient batch is ~30 MiB). */
@@ -54,6 +57,54 @@ export interface CallOptions {
 
 type Route = 'list' | 'detail';
 
+interface Loaded<T> {
+  value: T;
+  bytes: number;
+  ttlMs: number;
+}
+
+interface Flight<T> {
+  promise: Promise<T>;
+  controller: AbortController;
+  waiters: number;
+}
+
+/** Waits for a shared flight on behalf of one caller, who may leave early (deadline, cancel). */
+function follow<T>(flight: Flight<T>, { signal, deadline }: CallOptions): Promise<T> {
+  flight.waiters += 1;
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    const finish = (): boolean => {
+      if (done) return false;
+      done = true;
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      flight.waiters -= 1;
+      return true;
+    };
+    const leave = (error: unknown): void => {
+      if (!finish()) return;
+      if (flight.waiters === 0) flight.controller.abort();
+      reject(error);
+    };
+    const onAbort = (): void => leave(signal?.reason);
+    const timer = deadline === undefined
+      ? undefined
+      : setTimeout(() => leave(new UpstreamError('UPSTREAM_TIMEOUT', "The operation's time budget ran out before the upstream API answered")),
+        Math.max(0, deadline - Date.now()));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted === true) onAbort();
+    flight.promise.then(
+      (value) => {
+        if (finish()) resolve(value);
+      },
+      (error: unknown) => {
+        if (finish()) reject(error);
+      },
+    );
+  });
+}
+
 const ATTEMPT_TIMEOUT = Symbol('attempt timeout');
 
 /**
@@ -68,7 +119,9 @@ export class UpstreamClient {
   readonly #pool: Pool;
   readonly #permits: Semaphore;
   readonly #breaker: CircuitBreaker;
-  readonly #options: Required<Omit<UpstreamClientOptions, 'apiKey' | 'circuit'>>;
+  readonly #cache: { store: ResponseCache; ttls: CacheTtls } | undefined;
+  readonly #inFlight = new Map<string, Flight<unknown>>();
+  readonly #options: Required<Omit<UpstreamClientOptions, 'apiKey' | 'circuit' | 'cache'>>;
 
   constructor(options: UpstreamClientOptions) {
     this.#apiKey = options.apiKey;
@@ -85,6 +138,7 @@ export class UpstreamClient {
       maxResponseBytes: options.maxResponseBytes ?? 256 * 1024 * 1024,
     };
     this.#permits = new Semaphore(options.maxConcurrency, options.maxQueue);
+    this.#cache = options.cache === undefined ? undefined : { store: new ResponseCache(options.cache.maxBytes), ttls: options.cache.ttls };
     this.#breaker = new CircuitBreaker({
       ...options.circuit,
       onStateChange: (state, previous) => {
@@ -118,13 +172,56 @@ export class UpstreamClient {
   }
 
   async getBatch(batchId: string, call: CallOptions = {}): Promise<WireBatchCallDetail> {
-    const body = await this.#get('detail', detailPath(batchId), call);
-    return this.#decode(() => decodeBatchDetail(body), 'detail');
+    const path = detailPath(batchId);
+    return this.#read(path, call, async (shared) => {
+      const { body, bytes } = await this.#get('detail', path, shared);
+      const value = this.#decode(() => decodeBatchDetail(body), 'detail');
+      return { value, bytes, ttlMs: this.#cache === undefined ? 0 : detailTtl(String(value.status), this.#cache.ttls) };
+    });
   }
 
   async listBatches(query: ListBatchesQuery, call: CallOptions = {}): Promise<WireWorkspaceBatchCallsResponse> {
-    const body = await this.#get('list', listPath(query), call);
-    return this.#decode(() => decodeBatchList(body), 'list');
+    const path = listPath(query);
+    return this.#read(path, call, async (shared) => {
+      const { body, bytes } = await this.#get('list', path, shared);
+      const value = this.#decode(() => decodeBatchList(body), 'list');
+      return { value, bytes, ttlMs: this.#cache?.ttls.listMs ?? 0 };
+    });
+  }
+
+  /** Cache statistics, or undefined when the cache is off. */
+  cacheStats(): CacheStats | undefined {
+    return this.#cache?.store.stats();
+  }
+
+  /**
+   * A read through the cache: a fresh cached answer is returned as is; otherwise identical reads
+   * in flight are joined (one upstream GET however many callers), and the answer is cached for
+   * the time its kind of data allows. Each caller still leaves at its own deadline or
+   * cancellation; the shared call is cancelled when its last caller has left.
+   */
+  async #read<T>(path: string, call: CallOptions, load: (shared: CallOptions) => Promise<Loaded<T>>): Promise<T> {
+    const cache = this.#cache;
+    if (cache === undefined) return (await load(call)).value;
+    const key = `${this.keyFingerprint}:${path}`;
+    const hit = cache.store.get<T>(key);
+    if (hit !== undefined) return hit;
+    let flight = this.#inFlight.get(key) as Flight<T> | undefined;
+    if (flight === undefined) {
+      const controller = new AbortController();
+      const promise = load({ signal: controller.signal, deadline: call.deadline }).then((loaded) => {
+        cache.store.set(key, loaded.value, loaded.bytes, loaded.ttlMs);
+        return loaded.value;
+      });
+      const created: Flight<T> = { promise, controller, waiters: 0 };
+      flight = created;
+      this.#inFlight.set(key, created);
+      // Settled flights leave the map; a flight nobody waits for any more must not reject unseen.
+      promise.then(() => this.#inFlight.delete(key), () => this.#inFlight.delete(key));
+    } else {
+      cache.store.countCoalesced();
+    }
+    return follow(flight, call);
   }
 
   /**
@@ -151,7 +248,7 @@ export class UpstreamClient {
     }
   }
 
-  async #get(route: Route, path: string, { signal, deadline }: CallOptions): Promise<unknown> {
+  async #get(route: Route, path: string, { signal, deadline }: CallOptions): Promise<{ body: unknown; bytes: number }> {
     const { maxRetries, backoff, logger, timeoutMs } = this.#options;
     for (let attempt = 0; ; attempt += 1) {
       const remaining = deadline === undefined ? Number.POSITIVE_INFINITY : deadline - Date.now();
@@ -180,7 +277,13 @@ export class UpstreamClient {
     }
   }
 
-  async #attempt(route: Route, path: string, outer: AbortSignal | undefined, timeoutMs: number, deadlineBound: boolean): Promise<unknown> {
+  async #attempt(
+    route: Route,
+    path: string,
+    outer: AbortSignal | undefined,
+    timeoutMs: number,
+    deadlineBound: boolean,
+  ): Promise<{ body: unknown; bytes: number }> {
     const { logger } = this.#options;
     let ticket: CircuitTicket;
     try {
@@ -226,7 +329,7 @@ export class UpstreamClient {
           throw new UpstreamError('UPSTREAM_BAD_RESPONSE', 'The upstream API sent a response that is not valid JSON', { status });
         }
         ticket.success();
-        return body;
+        return { body, bytes: text.length };
       }
       throw errorForStatus(status, body === INVALID_JSON ? undefined : body, parseRetryAfter(response.headers['retry-after']));
     } catch (error) {

@@ -52,6 +52,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: 'debug',
+    // Tests count upstream calls per operation; the cross-request cache has its own tests.
+    CACHE_ENABLED: 'false',
     ...options.env,
   });
   const logger = createLogger({ level: config.logLevel, destination: { write: (line: string) => void logs.push(line) } });

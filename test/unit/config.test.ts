@@ -32,6 +32,7 @@ describe('loadConfig defaults', () => {
         maxConcurrency: 4,
         maxQueue: 100,
         maxRetries: 2,
+        cache: { maxBytes: 64 * 1024 * 1024, ttls: { terminalMs: 300_000, activeMs: 2_000, listMs: 2_000 } },
         circuit: { failureThreshold: 5, openMs: 5_000, maxOpenMs: 60_000 },
       },
       logLevel: 'info',
