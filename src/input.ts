@@ -33,3 +33,16 @@ export function upstreamId(value: string, what: string): string {
 export function isUpstreamId(value: string): boolean {
   return UPSTREAM_ID.test(value);
 }
+
+/** Path segments the batch-calling API uses for other endpoints; never a batch id. */
+const RESERVED_BATCH_SEGMENTS = new Set(['workspace', 'submit']);
+
+/** A batch id: an upstream id that cannot name another endpoint under the same path. */
+export function isBatchId(value: string): boolean {
+  return isUpstreamId(value) && !RESERVED_BATCH_SEGMENTS.has(value);
+}
+
+export function batchId(value: string, what: string): string {
+  if (!isBatchId(value)) throw new InputError(`${what} must be an upstream batch id (letters, digits, "_" or "-", at most 128)`);
+  return value;
+}

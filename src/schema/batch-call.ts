@@ -1,6 +1,6 @@
 import { builder } from '../builder.js';
 import { asError, type Context } from '../context.js';
-import { InputError, pageSize, upstreamId } from '../input.js';
+import { InputError, batchId, pageSize, upstreamId } from '../input.js';
 import { toBatchCallDetail, type BatchCall } from '../model/batch-call.js';
 import { decodeBatchCursor, encodeBatchCursor } from '../pagination/cursors.js';
 import { readWindow } from '../pagination/upstream-window.js';
@@ -23,7 +23,7 @@ function loadBatchDetails(ids: string[], context: Context): Promise<Array<BatchC
 }
 
 export const BatchCallRef = builder.loadableNodeRef('BatchCall', {
-  id: { resolve: (batch) => batch.batchId, parse: (id) => upstreamId(id, 'The BatchCall id') },
+  id: { resolve: (batch) => batch.batchId, parse: (id) => batchId(id, 'The BatchCall id') },
   load: loadBatchDetails,
 });
 

@@ -1,4 +1,4 @@
-import { InputError, isUpstreamId } from '../input.js';
+import { InputError, isBatchId } from '../input.js';
 
 /**
  * Relay global IDs: base64url of `Typename:id`. Decoding is strict (known shape, bounded length),
@@ -24,9 +24,12 @@ export function tryDecodeGlobalId(globalId: string): { typename: string; id: str
   return { typename, id };
 }
 
+/** The types `node` and `nodes` resolve; any other name is refused the same way, known or not. */
+const NODE_TYPES = new Set(['BatchCall', 'Recipient']);
+
 export function decodeGlobalId(globalId: string): { typename: string; id: string } {
   const decoded = tryDecodeGlobalId(globalId);
-  if (decoded === null) throw new InputError('`id` is not a valid global ID');
+  if (decoded === null || !NODE_TYPES.has(decoded.typename)) throw new InputError('`id` is not a valid global ID');
   return decoded;
 }
 
@@ -40,7 +43,7 @@ export function parseRecipientKey(key: string): { batchId: string; recipientId: 
   const batchId = key.slice(0, colon);
   // Only the batch id reaches the upstream; the recipient id is matched within the batch.
   const recipientId = key.slice(colon + 1);
-  if (colon === -1 || !isUpstreamId(batchId) || recipientId.length === 0 || recipientId.length > 256) {
+  if (colon === -1 || !isBatchId(batchId) || recipientId.length === 0 || recipientId.length > 256) {
     throw new InputError('`id` is not a valid Recipient ID');
   }
   return { batchId, recipientId };

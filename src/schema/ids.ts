@@ -1,4 +1,4 @@
-import { InputError, isUpstreamId } from '../input.js';
+import { InputError, isBatchId } from '../input.js';
 import { tryDecodeGlobalId } from './global-id.js';
 
 /** Node types other than BatchCall: their global IDs are a clear mistake when a batch is wanted. */
@@ -11,12 +11,12 @@ const OTHER_NODE_TYPES = new Set(['Recipient']);
 export function parseBatchCallId(id: string): string {
   const global = tryDecodeGlobalId(id);
   if (global?.typename === 'BatchCall') {
-    if (!isUpstreamId(global.id)) throw new InputError('`id` is a BatchCall global ID with an invalid batch id');
+    if (!isBatchId(global.id)) throw new InputError('`id` is a BatchCall global ID with an invalid batch id');
     return global.id;
   }
   if (global !== null && OTHER_NODE_TYPES.has(global.typename)) {
     throw new InputError(`\`id\` is the global ID of a ${global.typename}, not of a BatchCall`);
   }
-  if (isUpstreamId(id)) return id;
+  if (isBatchId(id)) return id;
   throw new InputError('`id` must be a BatchCall global ID or an upstream batch id (letters, digits, "_" or "-", at most 128)');
 }

@@ -8,16 +8,20 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { PAGE_SIZE } from '../input.js';
+import { decodeBatchCursor } from '../pagination/cursors.js';
+import { UPSTREAM_MAX_LIMIT } from '../pagination/upstream-window.js';
 
 /**
  * How many upstream calls an operation can cost, worked out from the document and its variables
  * before anything runs, so an expensive query is refused before the first call:
- * - `batchCalls`: one list call, plus one detail call per batch (`first`) when `recipients` is
- *   selected anywhere below it;
+ * - `batchCalls`: one list call (two when `after` points so far into an upstream page that
+ *   `first` more items run past its end), plus one detail call per batch (`first`) when
+ *   `recipients` is selected anywhere below it;
  * - `batchCall(id)`, `node(id)`: one detail call per distinct id; `nodes(ids)`: one per distinct id.
  * Identical aliases of the same batch are counted once, as the per-request DataLoader fetches
- * them once. The estimate is an upper bound for what the resolvers do, which the runtime budget
- * (UpstreamBudget) enforces as well.
+ * them once. Variables take their declared defaults. The estimate is an upper bound for what the
+ * resolvers do against an upstream that fills its pages; the runtime budget (UpstreamBudget)
+ * holds the line if an upstream sends short pages.
  */
 export function estimateUpstreamCalls(
   document: DocumentNode,
@@ -30,15 +34,20 @@ export function estimateUpstreamCalls(
   for (const definition of document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
   }
-  const vars = variables ?? {};
+  const vars: Record<string, unknown> = {};
+  for (const definition of operation.variableDefinitions ?? []) {
+    if (definition.defaultValue !== undefined) vars[definition.variable.name.value] = valueFromASTUntyped(definition.defaultValue);
+  }
+  Object.assign(vars, variables ?? {});
   const detailIds = new Set<string>();
   let calls = 0;
   for (const field of fieldsOf(operation.selectionSet, fragments, new Set())) {
     const args = argumentValues(field, vars);
     switch (field.name.value) {
       case 'batchCalls': {
-        calls += 1;
-        if (selects(field.selectionSet, 'recipients', fragments)) calls += pageSizeOf(args['first']);
+        const first = pageSizeOf(args['first']);
+        calls += listCalls(args['after'], first);
+        if (selects(field.selectionSet, 'recipients', fragments, new Set())) calls += first;
         break;
       }
       case 'batchCall':
@@ -79,12 +88,31 @@ function fieldsOf(set: SelectionSetNode | undefined, fragments: ReadonlyMap<stri
   return out;
 }
 
-/** Whether a field of this name is selected anywhere below `set`. */
-function selects(set: SelectionSetNode | undefined, name: string, fragments: ReadonlyMap<string, FragmentDefinitionNode>, depth = 0): boolean {
-  if (set === undefined || depth > 50) return false;
-  return fieldsOf(set, fragments, new Set()).some(
-    (field) => field.name.value === name || selects(field.selectionSet, name, fragments, depth + 1),
+/**
+ * Whether a field of this name is selected anywhere below `set`. `seen` holds the fragments
+ * already entered on this search, so fragment cycles (refused by validation anyway) end at once.
+ */
+function selects(
+  set: SelectionSetNode | undefined,
+  name: string,
+  fragments: ReadonlyMap<string, FragmentDefinitionNode>,
+  seen: Set<string>,
+): boolean {
+  if (set === undefined) return false;
+  return fieldsOf(set, fragments, seen).some(
+    (field) => field.name.value === name || selects(field.selectionSet, name, fragments, seen),
   );
+}
+
+/** One upstream page, or two when the cursor's position in its page plus `first` runs past it. */
+function listCalls(after: unknown, first: number): number {
+  if (typeof after !== 'string') return 1;
+  try {
+    const { skip } = decodeBatchCursor(after);
+    return skip + first > UPSTREAM_MAX_LIMIT ? 2 : 1;
+  } catch {
+    return 1; // refused by the resolver before any call
+  }
 }
 
 function argumentValues(field: FieldNode, variables: Readonly<Record<string, unknown>>): Record<string, unknown> {

@@ -403,6 +403,8 @@ export function encodePathSegment(value: string): string {
 }
 
 export function detailPath(batchId: string): string {
+  // `/v1/convai/batch-calling/workspace` is the list endpoint, not a batch.
+  if (batchId === 'workspace' || batchId === 'submit') throw new UpstreamError('UPSTREAM_INVALID_REQUEST', 'This id cannot be looked up');
   return `${UPSTREAM_PATHS.detailPrefix}${encodePathSegment(batchId)}`;
 }
 

@@ -10,7 +10,7 @@ const PREFIX = '/v1/convai/batch-calling/';
  * report (WHATWG URL treats `%2E%2E` as a dot segment), and the gateway rejects them before the client.
  */
 const HOSTILE = [
-  '../', '../../v1/user', '/', '//', '/workspace', 'workspace', '?x=1', '#', '#frag', 'a/b', 'a\\b', '\\..\\',
+  '../', '../../v1/user', '/', '//', '/workspace', 'workspace/', '?x=1', '#', '#frag', 'a/b', 'a\\b', '\\..\\',
   '%', '%2F', '%2e', '%2f..%2f', '%252e%252e', '&agent_id=x', 'a b', ' ', '+', '=', ';x', '@', ':', 'a:b',
   'ünïcødé', '🚀', '日本語', '\u0000', '\n', '\r\n', '\t', '\u202e', 'x'.repeat(10_000), '..a', 'a..', '...', '.a.',
   'btcal_abc123', "'\"<>`{}|^[]", '\u00a0', '\ufeff',
@@ -31,6 +31,10 @@ describe('encodePathSegment / detailPath', () => {
     expect(decodeURIComponent(rest)).toBe(id);
     // The raw path sent on the wire (undici does not normalise) is the same single segment.
     expect(path.slice(PREFIX.length)).toBe(rest);
+  });
+
+  it.each(['workspace', 'submit'])('refuses %s: that segment is another endpoint, not a batch', (id) => {
+    expect(() => detailPath(id)).toThrow(UpstreamError);
   });
 
   it('encodes every dot', () => {

@@ -5,9 +5,9 @@ import { decodeGlobalId, encodeGlobalId, parseRecipientKey, recipientKey, tryDec
 describe('global IDs', () => {
   it.each([
     ['BatchCall', 'btcal_123'],
-    ['BatchCallRecipient', 'btcal_1:rcp_2'],
-    ['X', 'id with spaces and ünïcødé 🚀'],
-    ['Agent', '::'],
+    ['Recipient', 'btcal_1:rcp_2'],
+    ['BatchCall', 'id with spaces and ünïcødé 🚀'],
+    ['Recipient', '::'],
     ['BatchCall', 'x'.repeat(300)],
   ])('round-trips %s / %s', (typename, id) => {
     const globalId = encodeGlobalId(typename, id);
@@ -17,9 +17,17 @@ describe('global IDs', () => {
   });
 
   it('encodes numbers and bigints as their decimal text', () => {
-    expect(decodeGlobalId(encodeGlobalId('Thing', 42))).toEqual({ typename: 'Thing', id: '42' });
-    expect(decodeGlobalId(encodeGlobalId('Thing', 2n ** 70n))).toEqual({ typename: 'Thing', id: String(2n ** 70n) });
+    expect(decodeGlobalId(encodeGlobalId('BatchCall', 42))).toEqual({ typename: 'BatchCall', id: '42' });
+    expect(decodeGlobalId(encodeGlobalId('BatchCall', 2n ** 70n))).toEqual({ typename: 'BatchCall', id: String(2n ** 70n) });
   });
+
+  it.each(['Node', 'Query', 'Unknown', 'PageInfo', 'BatchCallConnection'])(
+    'refuses a global ID of %s the same way (node and nodes resolve only BatchCall and Recipient)',
+    (typename) => {
+      expect(() => decodeGlobalId(encodeGlobalId(typename, 'A'))).toThrow(new InputError('`id` is not a valid global ID'));
+      expect(tryDecodeGlobalId(encodeGlobalId(typename, 'A'))).toEqual({ typename, id: 'A' });
+    },
+  );
 
   it('splits at the first colon only', () => {
     expect(decodeGlobalId(Buffer.from('Recipient:a:b:c').toString('base64url')).id).toBe('a:b:c');
