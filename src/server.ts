@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
+import { Metrics } from './metrics.js';
 import { Secret } from './secret.js';
 import { startSimulator, type Simulator } from './simulator/server.js';
 import { UpstreamClient } from './upstream/client.js';
@@ -42,10 +43,26 @@ export async function startGateway({ config, logger }: GatewayOptions): Promise<
     );
   }
 
-  const upstream = new UpstreamClient({ ...config.upstream, baseUrl, apiKey, logger: logger.child({ component: 'upstream' }) });
+  const metrics = new Metrics();
+  const upstream = new UpstreamClient({
+    ...config.upstream,
+    baseUrl,
+    apiKey,
+    logger: logger.child({ component: 'upstream' }),
+    onCall: (route, outcome) => metrics.upstreamCalls.inc({ route, outcome }),
+    onDecode: (route) => metrics.decoded.inc({ route }),
+  });
+  metrics.observe(upstream);
   const app = createApp({ config, upstream, logger });
   const maxBody = config.security.maxBodyBytes;
   const server = createServer((req, res) => {
+    if (config.metrics && req.method === 'GET' && req.url === '/metrics') {
+      void metrics.registry.metrics().then((text) => {
+        res.writeHead(200, { 'content-type': metrics.registry.contentType });
+        res.end(text);
+      });
+      return;
+    }
     if (admitBody(req, res, maxBody)) void app(req, res);
   });
   server.keepAliveTimeout = 65_000;

@@ -38,6 +38,9 @@ export interface UpstreamClientOptions {
   /** Cross-request cache of upstream responses; absent = off. */
   cache?: { maxBytes: number; ttls: CacheTtls } | undefined;
   logger: Logger;
+  /** Observers for metrics: each attempt's outcome, each decoded body. */
+  onCall?: (route: Route, outcome: string) => void;
+  onDecode?: (route: Route) => void;
   backoff?: BackoffOptions;
   /** Largest response body accepted, in bytes. Default 256 MiB (a 50 000-recipient batch is ~30 MiB). */
   maxResponseBytes?: number;
@@ -55,7 +58,7 @@ export interface CallOptions {
   deadline?: number | undefined;
 }
 
-type Route = 'list' | 'detail';
+export type Route = 'list' | 'detail';
 
 interface Loaded<T> {
   value: T;
@@ -121,7 +124,9 @@ export class UpstreamClient {
   readonly #breaker: CircuitBreaker;
   readonly #cache: { store: ResponseCache; ttls: CacheTtls } | undefined;
   readonly #inFlight = new Map<string, Flight<unknown>>();
-  readonly #options: Required<Omit<UpstreamClientOptions, 'apiKey' | 'circuit' | 'cache'>>;
+  readonly #options: Required<Omit<UpstreamClientOptions, 'apiKey' | 'circuit' | 'cache' | 'onCall' | 'onDecode'>>;
+  readonly #onCall: (route: Route, outcome: string) => void;
+  readonly #onDecode: (route: Route) => void;
 
   constructor(options: UpstreamClientOptions) {
     this.#apiKey = options.apiKey;
@@ -137,6 +142,8 @@ export class UpstreamClient {
       backoff: options.backoff ?? DEFAULT_BACKOFF,
       maxResponseBytes: options.maxResponseBytes ?? 256 * 1024 * 1024,
     };
+    this.#onCall = options.onCall ?? (() => undefined);
+    this.#onDecode = options.onDecode ?? (() => undefined);
     this.#permits = new Semaphore(options.maxConcurrency, options.maxQueue);
     this.#cache = options.cache === undefined ? undefined : { store: new ResponseCache(options.cache.maxBytes), ttls: options.cache.ttls };
     this.#breaker = new CircuitBreaker({
@@ -239,6 +246,7 @@ export class UpstreamClient {
   }
 
   #decode<T>(decode: () => T, route: Route): T {
+    this.#onDecode(route);
     try {
       return decode();
     } catch (error) {
@@ -329,6 +337,7 @@ export class UpstreamClient {
           throw new UpstreamError('UPSTREAM_BAD_RESPONSE', 'The upstream API sent a response that is not valid JSON', { status });
         }
         ticket.success();
+        this.#onCall(route, 'ok');
         return { body, bytes: text.length };
       }
       throw errorForStatus(status, body === INVALID_JSON ? undefined : body, parseRetryAfter(response.headers['retry-after']));
@@ -337,8 +346,10 @@ export class UpstreamClient {
       if (failure === undefined) {
         // Cancelled by the caller: no verdict on the upstream's health.
         ticket.release();
+        this.#onCall(route, 'CANCELLED');
         throw error;
       }
+      this.#onCall(route, failure.code);
       if (failure.unhealthy && !(failure.code === 'UPSTREAM_TIMEOUT' && deadlineBound)) ticket.failure();
       else if (failure.code === 'UPSTREAM_NOT_FOUND' || failure.code === 'UPSTREAM_INVALID_REQUEST') ticket.success();
       else ticket.release();

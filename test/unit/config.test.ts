@@ -50,6 +50,7 @@ describe('loadConfig defaults', () => {
         batchingLimit: 0,
         persistedOperations: undefined,
       },
+      metrics: true,
       shutdownGraceMs: 20_000,
       operationTimeoutMs: 15_000,
     });
