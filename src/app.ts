@@ -1,12 +1,14 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { GraphQLError } from 'graphql';
 import { createYoga, useReadinessCheck, type MaskError, type YogaServerInstance } from 'graphql-yoga';
 import type { Config } from './config.js';
 import { createContext, createUnknownEnumReporter, type Context } from './context.js';
+import type { UnknownEnumReporter } from './model/enums.js';
 import type { Logger } from './logger.js';
 import { isExpectedError, maskError } from './schema/errors.js';
 import type { Identity } from './security/auth.js';
 import { UpstreamBudget } from './security/budget.js';
-import { CSRF_HEADERS, requestIdentity, securityPlugins } from './security/plugins.js';
+import { CSRF_HEADERS, Gatekeeper, requestIdentity, securityPlugins } from './security/plugins.js';
 import { schema } from './schema/index.js';
 import type { UpstreamClient } from './upstream/client.js';
 import { UpstreamError } from './upstream/errors.js';
@@ -17,9 +19,36 @@ export interface AppDependencies {
   logger: Logger;
   /** How long a readiness verdict is reused, so probes do not spend upstream rate limit. Default 10 s. */
   readinessTtlMs?: number;
+  /** Shared with the fast path, so both count against the same rate limits. */
+  gatekeeper?: Gatekeeper;
+  reportUnknownEnum?: UnknownEnumReporter;
 }
 
-export type App = YogaServerInstance<Record<string, never>, Context>;
+/**
+ * The masking of resolver errors, shared by yoga and the fast path: anticipated errors map to
+ * their codes, anything else is logged once (name and message) and masked.
+ */
+export function createErrorMasker(logger: Logger): { mask: MaskError; logged: WeakSet<object> } {
+  const logged = new WeakSet<object>();
+  const mask: MaskError = (error, message, isDev) => {
+    if (!isExpectedError(error)) {
+      if (typeof error === 'object' && error !== null) logged.add(error);
+      const original = error instanceof GraphQLError && error.originalError !== undefined ? error.originalError : error;
+      // Name and message only: a stack or cause could carry request data.
+      logger.error({ error: errorSummary(original) }, 'unexpected error in resolver');
+    }
+    return maskError(error, message, isDev);
+  };
+  return { mask, logged };
+}
+
+/** What node:http hands yoga as server context. */
+export interface NodeServerContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+}
+
+export type App = YogaServerInstance<NodeServerContext, Context>;
 
 const GRAPHQL_ENDPOINT = '/graphql';
 const ANONYMOUS: Identity = { kind: 'anonymous', id: 'anonymous' };
@@ -52,25 +81,18 @@ query BatchCalls($first: Int = 5, $after: String) {
 `;
 
 /** The GraphQL server: yoga over the Pothos schema, with health and readiness endpoints. */
-export function createApp({ config, upstream, logger, readinessTtlMs = 10_000 }: AppDependencies): App {
-  const reportUnknownEnum = createUnknownEnumReporter(logger);
+export function createApp(deps: AppDependencies): App {
+  const { config, upstream, logger, readinessTtlMs = 10_000 } = deps;
+  const reportUnknownEnum = deps.reportUnknownEnum ?? createUnknownEnumReporter(logger);
+  const gatekeeper = deps.gatekeeper ?? new Gatekeeper(config.security, logger);
   const yogaLogger = logger.child({ component: 'yoga' });
-  /** Errors logged here already; yoga logs what it masks again, and those copies are dropped. */
-  const logged = new WeakSet<object>();
-  const logUnexpected: MaskError = (error, message, isDev) => {
-    if (!isExpectedError(error)) {
-      if (typeof error === 'object' && error !== null) logged.add(error);
-      const original = error instanceof GraphQLError && error.originalError !== undefined ? error.originalError : error;
-      // Name and message only: a stack or cause could carry request data.
-      logger.error({ error: errorSummary(original) }, 'unexpected error in resolver');
-    }
-    return maskError(error, message, isDev);
-  };
+  // Errors logged by the masker already; yoga logs what it masks again, and those copies are dropped.
+  const { mask: logUnexpected, logged } = createErrorMasker(logger);
 
   const { security } = config;
   // In allow-list mode GraphiQL could only send documents that are refused.
   const graphiql = config.graphiql && (security.persistedOperations?.allowArbitrary ?? true);
-  return createYoga<Record<string, never>, Context>({
+  return createYoga<NodeServerContext, Context>({
     schema,
     context: ({ request }) =>
       createContext({
@@ -107,7 +129,7 @@ export function createApp({ config, upstream, logger, readinessTtlMs = 10_000 }:
     },
     plugins: [
       useReadinessCheck({ endpoint: '/ready', check: readinessCheck(upstream, logger, readinessTtlMs) }),
-      ...securityPlugins({ security, logger, graphiql }),
+      ...securityPlugins({ security, gatekeeper, logger, graphiql }),
     ],
   });
 }

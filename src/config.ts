@@ -100,6 +100,8 @@ export interface Config {
   readonly security: SecurityConfig;
   /** Serve Prometheus metrics on GET /metrics. Default true. */
   readonly metrics: boolean;
+  /** Serve plain JSON queries through the compiled fast path (yoga for the rest). Default true. */
+  readonly fastPath: boolean;
   /** On SIGTERM/SIGINT, how long in-flight requests may take to finish. Default 20 000 ms (over OPERATION_TIMEOUT_MS). */
   readonly shutdownGraceMs: number;
   /** Time budget of one GraphQL operation, upstream retries included. Default 15 000 ms. */
@@ -197,6 +199,7 @@ export function loadConfig(env: Env): Config {
     graphiql: bool('GATEWAY_GRAPHIQL', mode !== 'production'),
     security: readSecurity(read, int, bool, mode, problems),
     metrics: bool('GATEWAY_METRICS', true),
+    fastPath: bool('GATEWAY_FAST_PATH', true),
     shutdownGraceMs: int('SHUTDOWN_GRACE_MS', 20_000, 0, 600_000),
     operationTimeoutMs: int('OPERATION_TIMEOUT_MS', 15_000, 100, 600_000),
   };

@@ -11,6 +11,7 @@ export class Metrics {
   readonly registry = new Registry();
   readonly upstreamCalls: Counter<'route' | 'outcome'>;
   readonly decoded: Counter<'route'>;
+  readonly requests: Counter<'path'>;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'gateway_' });
@@ -18,6 +19,12 @@ export class Metrics {
       name: 'gateway_upstream_calls_total',
       help: 'Upstream calls made (each attempt), by route and outcome (ok or an error code).',
       labelNames: ['route', 'outcome'],
+      registers: [this.registry],
+    });
+    this.requests = new Counter({
+      name: 'gateway_graphql_requests_total',
+      help: 'Requests handled, by path through the gateway: the compiled fast path or yoga.',
+      labelNames: ['path'],
       registers: [this.registry],
     });
     this.decoded = new Counter({

@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApp } from './app.js';
+import { createApp, createErrorMasker, type App } from './app.js';
+import { createUnknownEnumReporter } from './context.js';
+import { createFastPath, type Fallback } from './fast-path.js';
+import { schema } from './schema/index.js';
+import { Gatekeeper } from './security/plugins.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -53,7 +57,18 @@ export async function startGateway({ config, logger }: GatewayOptions): Promise<
     onDecode: (route) => metrics.decoded.inc({ route }),
   });
   metrics.observe(upstream);
-  const app = createApp({ config, upstream, logger });
+  const gatekeeper = new Gatekeeper(config.security, logger);
+  const reportUnknownEnum = createUnknownEnumReporter(logger);
+  const app = createApp({ config, upstream, logger, gatekeeper, reportUnknownEnum });
+  const toYoga: Fallback = (req, res, body) => {
+    if (req.url !== '/health' && req.url !== '/ready') metrics.requests.inc({ path: 'yoga' });
+    if (body === undefined) void app(req, res);
+    else void replay(app, req, res, body);
+  };
+  const fastPath = config.fastPath
+    ? createFastPath({ config, schema, upstream, logger, gatekeeper, reportUnknownEnum, mask: createErrorMasker(logger).mask,
+      onServed: () => metrics.requests.inc({ path: 'fast' }) })
+    : undefined;
   const maxBody = config.security.maxBodyBytes;
   const server = createServer((req, res) => {
     if (config.metrics && req.method === 'GET' && req.url === '/metrics') {
@@ -63,7 +78,9 @@ export async function startGateway({ config, logger }: GatewayOptions): Promise<
       });
       return;
     }
-    if (admitBody(req, res, maxBody)) void app(req, res);
+    if (!admitBody(req, res, maxBody)) return;
+    if (fastPath === undefined) toYoga(req, res);
+    else fastPath(req, res, toYoga);
   });
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
@@ -92,6 +109,26 @@ export async function startGateway({ config, logger }: GatewayOptions): Promise<
       await simulator?.close();
     })),
   };
+}
+
+/** Hands yoga a request whose body the fast path has already read. */
+async function replay(app: App, req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined) continue;
+    for (const item of Array.isArray(value) ? value : [value]) headers.append(name, item);
+  }
+  try {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+    const response = await app.fetch(url, { method: req.method ?? 'POST', headers, body: new Uint8Array(body) }, { req, res });
+    const payload = Buffer.from(await response.arrayBuffer());
+    response.headers.forEach((value, name) => res.setHeader(name, value));
+    res.writeHead(response.status, { 'content-length': payload.length });
+    res.end(payload);
+  } catch {
+    if (!res.headersSent) res.writeHead(500);
+    res.end();
+  }
 }
 
 /**

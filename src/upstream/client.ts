@@ -338,7 +338,7 @@ export class UpstreamClient {
         }
         ticket.success();
         this.#onCall(route, 'ok');
-        return { body, bytes: text.length };
+        return { body, bytes: Buffer.byteLength(text) };
       }
       throw errorForStatus(status, body === INVALID_JSON ? undefined : body, parseRetryAfter(response.headers['retry-after']));
     } catch (error) {

@@ -51,6 +51,7 @@ describe('loadConfig defaults', () => {
         persistedOperations: undefined,
       },
       metrics: true,
+      fastPath: true,
       shutdownGraceMs: 20_000,
       operationTimeoutMs: 15_000,
     });
