@@ -181,7 +181,7 @@ export function loadConfig(env: Env): Config {
       maxRetries: int('UPSTREAM_MAX_RETRIES', 2, 0, 10),
       cache: bool('CACHE_ENABLED', true)
         ? {
-          maxBytes: int('CACHE_MAX_BYTES', 64 * 1024 * 1024, 0, 8 * 1024 * 1024 * 1024),
+          maxBytes: int('CACHE_MAX_BYTES', 64 * 1024 * 1024, 1_024, 8 * 1024 * 1024 * 1024),
           ttls: {
             terminalMs: int('CACHE_TTL_TERMINAL_MS', 300_000, 0, 86_400_000),
             activeMs: int('CACHE_TTL_ACTIVE_MS', 2_000, 0, 86_400_000),

@@ -56,6 +56,11 @@ export interface ListBatchesQuery {
 export interface CallOptions {
   signal?: AbortSignal | undefined;
   deadline?: number | undefined;
+  /**
+   * A call shared by several callers (coalesced): each leaves at its own deadline, so an attempt
+   * is not cut at `deadline`, which only stops retries that could not finish in time.
+   */
+  shared?: boolean | undefined;
 }
 
 export type Route = 'list' | 'detail';
@@ -70,6 +75,8 @@ interface Flight<T> {
   promise: Promise<T>;
   controller: AbortController;
   waiters: number;
+  /** The latest deadline among the callers; undefined when one of them has none. */
+  limit: { deadline: number | undefined };
 }
 
 /** Waits for a shared flight on behalf of one caller, who may leave early (deadline, cancel). */
@@ -216,17 +223,28 @@ export class UpstreamClient {
     let flight = this.#inFlight.get(key) as Flight<T> | undefined;
     if (flight === undefined) {
       const controller = new AbortController();
-      const promise = load({ signal: controller.signal, deadline: call.deadline }).then((loaded) => {
+      const limit = { deadline: call.deadline };
+      // The shared call runs until the latest deadline among its callers (read at each attempt).
+      const shared: CallOptions = {
+        signal: controller.signal,
+        shared: true,
+        get deadline() {
+          return limit.deadline;
+        },
+      };
+      const promise = load(shared).then((loaded) => {
         cache.store.set(key, loaded.value, loaded.bytes, loaded.ttlMs);
         return loaded.value;
       });
-      const created: Flight<T> = { promise, controller, waiters: 0 };
+      const created: Flight<T> = { promise, controller, waiters: 0, limit };
       flight = created;
       this.#inFlight.set(key, created);
       // Settled flights leave the map; a flight nobody waits for any more must not reject unseen.
       promise.then(() => this.#inFlight.delete(key), () => this.#inFlight.delete(key));
     } else {
       cache.store.countCoalesced();
+      const { limit } = flight;
+      limit.deadline = limit.deadline === undefined || call.deadline === undefined ? undefined : Math.max(limit.deadline, call.deadline);
     }
     return follow(flight, call);
   }
@@ -256,9 +274,12 @@ export class UpstreamClient {
     }
   }
 
-  async #get(route: Route, path: string, { signal, deadline }: CallOptions): Promise<{ body: unknown; bytes: number }> {
+  async #get(route: Route, path: string, call: CallOptions): Promise<{ body: unknown; bytes: number }> {
     const { maxRetries, backoff, logger, timeoutMs } = this.#options;
+    const { signal } = call;
     for (let attempt = 0; ; attempt += 1) {
+      // Read at each attempt: a shared call's deadline moves out when a later caller joins.
+      const deadline = call.deadline;
       const remaining = deadline === undefined ? Number.POSITIVE_INFINITY : deadline - Date.now();
       if (remaining <= 0) {
         throw new UpstreamError('UPSTREAM_TIMEOUT', "The operation's time budget ran out before the upstream API answered", {
@@ -266,7 +287,8 @@ export class UpstreamClient {
         });
       }
       try {
-        return await this.#attempt(route, path, signal, Math.min(timeoutMs, remaining), remaining < timeoutMs);
+        const bound = call.shared !== true && remaining < timeoutMs;
+        return await this.#attempt(route, path, signal, bound ? remaining : timeoutMs, bound);
       } catch (error) {
         const failure = error instanceof UpstreamError ? error : connectionError(error);
         const retryAfterMs = failure.retryAfterSeconds === undefined ? undefined : failure.retryAfterSeconds * 1000;
