@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from './config.js';
 
@@ -22,5 +23,31 @@ export function createLogger({ level, destination }: LoggerOptions): Logger {
       censor: '[redacted]',
     },
   };
-  return destination === undefined ? pino(options) : pino(options, destination);
+  return pino(options, destination ?? stdoutLines());
+}
+
+/**
+ * JSON lines to stdout, written synchronously (whole lines, retried while the pipe is full).
+ * When stdout is gone (EPIPE and the like), logging stops instead of retrying forever: a logger
+ * must never keep the process from shutting down.
+ */
+function stdoutLines(): DestinationStream {
+  let broken = false;
+  return {
+    write(line: string) {
+      if (broken) return;
+      let pending = Buffer.from(line);
+      for (let busy = 0; pending.length > 0;) {
+        try {
+          pending = pending.subarray(writeSync(1, pending));
+          busy = 0;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EAGAIN' || ++busy > 10_000) {
+            broken = true;
+            return;
+          }
+        }
+      }
+    },
+  };
 }

@@ -15,12 +15,21 @@ try {
 
 const logger = createLogger({ level: config.logLevel });
 
+/** Logging must never stop the process from acting: stdout may be a closed pipe (EPIPE). */
+function safely(log: () => void): void {
+  try {
+    log();
+  } catch {
+    // Nowhere to write to; carry on.
+  }
+}
+
 process.on('unhandledRejection', (reason) => {
-  logger.fatal({ error: describe(reason) }, 'unhandled promise rejection; exiting');
+  safely(() => logger.fatal({ error: describe(reason) }, 'unhandled promise rejection; exiting'));
   process.exit(1);
 });
 process.on('uncaughtException', (error) => {
-  logger.fatal({ error: describe(error) }, 'uncaught exception; exiting');
+  safely(() => logger.fatal({ error: describe(error) }, 'uncaught exception; exiting'));
   process.exit(1);
 });
 
@@ -32,22 +41,23 @@ let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
     if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting now');
+      safely(() => logger.warn({ signal }, 'second signal: exiting now'));
       process.exit(1);
     }
     stopping = true;
     if (gateway === undefined) {
-      logger.info({ signal }, 'signal during startup: exiting');
+      safely(() => logger.info({ signal }, 'signal during startup: exiting'));
       process.exit(0);
     }
-    logger.info({ signal, graceMs }, 'shutting down: no new connections, finishing in-flight requests');
-    gateway.close(graceMs).then(
+    const closing = gateway.close(graceMs);
+    safely(() => logger.info({ signal, graceMs }, 'shutting down: no new connections, finishing in-flight requests'));
+    closing.then(
       () => {
-        logger.info('shutdown complete');
+        safely(() => logger.info('shutdown complete'));
         process.exit(0);
       },
       (error: unknown) => {
-        logger.error({ error: describe(error) }, 'shutdown failed');
+        safely(() => logger.error({ error: describe(error) }, 'shutdown failed'));
         process.exit(1);
       },
     );

@@ -170,6 +170,18 @@ describe('SIGTERM', () => {
     expect(exit.at - signalledAt).toBeLessThan(graceMs + 2_000);
   }, 90_000);
 
+  it('exits 0 on SIGTERM even when its stdout is a closed pipe', async () => {
+    gateway = await start({ SHUTDOWN_GRACE_MS: '2000' });
+    // The reader goes away (as with `| head`): every log line from now on meets EPIPE.
+    gateway.child.stdout?.destroy();
+    const exited = gateway.exited.then((code) => ({ code, at: Date.now() }));
+    const signalledAt = Date.now();
+    gateway.child.kill('SIGTERM');
+    const exit = await timed(exited, 20_000, 'exit');
+    expect(exit.code).toBe(0);
+    expect(exit.at - signalledAt).toBeLessThan(5_000);
+  }, 60_000);
+
   it('a second signal during the drain exits at once with a non-zero code', async () => {
     simulator.faults.add({ kind: 'hang', route: 'detail' });
     gateway = await start({ SHUTDOWN_GRACE_MS: '60000', OPERATION_TIMEOUT_MS: '120000', UPSTREAM_TIMEOUT_MS: '120000' });
