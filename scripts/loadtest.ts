@@ -326,6 +326,9 @@ async function main(): Promise<number> {
       // One client identity sends everything: the per-client rate limit is not what is measured.
       GATEWAY_API_TOKENS: CLIENT_TOKEN,
       RATE_LIMIT_MAX: '0',
+      // Every operation reaches the upstream: what is measured is the behaviour under its faults
+      // (with the cache on, cached batches would still be served through an outage).
+      CACHE_ENABLED: 'false',
     });
     children.push(gateway);
     const logs = { lines: 0, byLevel: new Map<number, number>(), byMsg: new Map<string, number>(), keyLeaks: 0, tail: [] as string[] };
@@ -611,7 +614,7 @@ async function main(): Promise<number> {
     out.push('');
     out.push(`Load test: ${OPS} operations (list / batchCall / recipients of 3 batches, in turn), ${CONCURRENCY} in flight at most, paced over ${(PLANNED_MS / 1000).toFixed(0)} s of phases`);
     out.push(`machine: ${availableParallelism()} CPUs (${cpus()[0]?.model.trim() ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, Node ${process.version}, ${process.platform}/${process.arch}`);
-    out.push(`gateway: NODE_ENV=production, one client token, RATE_LIMIT_MAX=0, OPERATION_TIMEOUT_MS=${OPERATION_TIMEOUT_MS} UPSTREAM_TIMEOUT_MS=${UPSTREAM_TIMEOUT_MS} CIRCUIT_OPEN_MS=${CIRCUIT_OPEN_MS} CIRCUIT_MAX_OPEN_MS=${CIRCUIT_MAX_OPEN_MS}, other settings default (UPSTREAM_MAX_CONCURRENCY=4, UPSTREAM_MAX_RETRIES=2)`);
+    out.push(`gateway: NODE_ENV=production, one client token, RATE_LIMIT_MAX=0, CACHE_ENABLED=false, OPERATION_TIMEOUT_MS=${OPERATION_TIMEOUT_MS} UPSTREAM_TIMEOUT_MS=${UPSTREAM_TIMEOUT_MS} CIRCUIT_OPEN_MS=${CIRCUIT_OPEN_MS} CIRCUIT_MAX_OPEN_MS=${CIRCUIT_MAX_OPEN_MS}, other settings default (UPSTREAM_MAX_CONCURRENCY=4, UPSTREAM_MAX_RETRIES=2)`);
     out.push(`settle window: first ${SETTLE_MS} ms of a clean phase after a fault phase; "switch" = operations in flight across a fault switch`);
     out.push('');
     out.push(
