@@ -44,12 +44,12 @@
 import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Pool, request } from 'undici';
+import { freePort, mb, rssMb, waitHealthy as waitUntilHealthy, within } from '../scripts/lib/harness.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -200,16 +200,6 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   });
 }
 
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-    }),
-  ]);
-}
-
 /** The first stdout line of a child that parses as a JSON object. */
 function firstJsonLine(child: Child, what: string): Promise<Record<string, unknown>> {
   return within(
@@ -229,37 +219,8 @@ function firstJsonLine(child: Child, what: string): Promise<Record<string, unkno
   );
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-async function waitHealthy(child: Child, url: string): Promise<void> {
-  await within(
-    (async () => {
-      for (;;) {
-        if (!alive(child)) throw new Error(`${child.name} exited: ${child.output.join('\n')}`);
-        const up = await request(`${url}/health`).then(
-          async (r) => {
-            await r.body.dump();
-            return r.statusCode === 200;
-          },
-          () => false,
-        );
-        if (up) return;
-        await sleep(100);
-      }
-    })(),
-    60_000,
-    `${child.name} start`,
-  );
+function waitHealthy(child: Child, url: string): Promise<void> {
+  return waitUntilHealthy(url, child.name, () => (alive(child) ? undefined : child.output.join('\n')));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -273,17 +234,6 @@ const CLK_TCK = (() => {
     return 100;
   }
 })();
-
-/** VmRSS in MB; undefined when /proc is not there or the process is gone. */
-function rssMb(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match?.[1] === undefined ? undefined : Number(match[1]) / 1024;
-  } catch {
-    return undefined;
-  }
-}
 
 /** User + system CPU seconds of a process so far. */
 function cpuSeconds(pid: number | undefined): number | undefined {
@@ -481,7 +431,6 @@ function percentile(values: number[], p: number): number {
 
 const fixed = (value: number | undefined, digits: number): string =>
   value === undefined || Number.isNaN(value) ? 'n/a' : value.toFixed(digits);
-const mb = (value: number | undefined): string => (value === undefined ? 'n/a' : `${value.toFixed(0)} MB`);
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

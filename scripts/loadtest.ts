@@ -34,12 +34,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool, request } from 'undici';
+import { freePort, mb, rssMb, waitHealthy, within } from './lib/harness.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -217,39 +217,6 @@ function startChild(script: string, env: Record<string, string>): Child {
   return { process: child, exited, lines: (listener) => listeners.push(listener), stderr };
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise.finally(() => clearTimeout(timer)),
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: nothing within ${ms} ms`)), ms);
-    }),
-  ]);
-}
-
-/** VmRSS of a process in MB, from /proc (Linux); undefined elsewhere or once it is gone. */
-function rssMb(pid: number | undefined): number | undefined {
-  if (pid === undefined) return undefined;
-  try {
-    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match?.[1] === undefined ? undefined : Number(match[1]) / 1024;
-  } catch {
-    return undefined;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Statistics and output
 
@@ -260,7 +227,6 @@ function percentile(sorted: number[], p: number): number {
 
 const pct = (part: number, whole: number): string => (whole === 0 ? '-' : `${((100 * part) / whole).toFixed(1)}%`);
 const ms = (value: number): string => (Number.isNaN(value) ? '-' : String(Math.round(value)));
-const mb = (value: number | undefined): string => (value === undefined ? 'n/a' : `${value.toFixed(0)} MB`);
 const signedMb = (value: number): string => `${value >= 0 ? '+' : ''}${value.toFixed(0)} MB`;
 const shortCode = (code: string): string => code.replace(/^UPSTREAM_/, '');
 
@@ -350,24 +316,8 @@ async function main(): Promise<number> {
     void gateway.exited.then((code) => (gatewayExit = code));
     const pid = gateway.process.pid;
 
-    await within(
-      (async () => {
-        for (;;) {
-          if (gatewayExit !== undefined) throw new Error(`gateway exited (${gatewayExit}): ${gateway.stderr.join('')}${logs.tail.join('\n')}`);
-          const up = await request(`${gatewayUrl}/health`).then(
-            async (r) => {
-              await r.body.dump();
-              return r.statusCode === 200;
-            },
-            () => false,
-          );
-          if (up) return;
-          await sleep(100);
-        }
-      })(),
-      60_000,
-      'gateway start',
-    );
+    await waitHealthy(gatewayUrl, 'gateway', () =>
+      gatewayExit === undefined ? undefined : `(${gatewayExit}): ${gateway.stderr.join('')}${logs.tail.join('\n')}`);
 
     // --- client: one keep-alive pool, at most CONCURRENCY connections
     const pool = new Pool(gatewayUrl, { connections: CONCURRENCY, keepAliveTimeout: 60_000, pipelining: 1 });
