@@ -91,6 +91,41 @@ describe('upstream failures map to the codes of the error table', () => {
     expect(response.text).not.toMatch(/html|Unexpected token|SyntaxError/);
   });
 
+  it.each(['malformed_json', 'truncated_json'] as const)('%s on a batch detail → UPSTREAM_UNAVAILABLE', async (kind) => {
+    stack.simulator.faults.add({ kind, route: 'detail' });
+    const response = await stack.gql(ONE, { id: firstBatch() });
+    expect(codes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
+    expect(response.text).not.toMatch(/html|Unexpected token|SyntaxError/);
+    expect(stack.calls('detail')).toHaveLength(1); // not retried
+  });
+
+  describe('a detail body over 1 MB (parsed recipient by recipient)', () => {
+    const BIG = `query($id: ID!, $after: String) { batchCall(id: $id) { batchId status recipients(first: 100, after: $after) {
+      totalCount edges { node { recipientId status dynamicVariables } } pageInfo { endCursor } } } }`;
+    let big = '';
+    beforeAll(() => {
+      big = stack.simulator.store.addBatch({ status: 'completed', recipients: 4_000 });
+      expect(stack.simulator.store.detailBody(big)?.length ?? 0).toBeGreaterThan(1024 * 1024);
+    });
+
+    it('is read exactly as a whole-body parse would read it', async () => {
+      const wire = stack.simulator.store.getBatch(big);
+      const response = await stack.gql<{ batchCall: { recipients: { totalCount: number; edges: Array<{ node: { recipientId: string; dynamicVariables: unknown } }> } } }>(BIG, { id: big });
+      expect(response.body.errors).toBeUndefined();
+      const recipients = response.body.data?.batchCall.recipients;
+      expect(recipients?.totalCount).toBe(4_000);
+      expect(recipients?.edges.map((e) => e.node.recipientId)).toEqual(wire?.recipients.slice(0, 100).map((r) => r.id));
+      expect(recipients?.edges[7]?.node.dynamicVariables).toEqual(wire?.recipients[7]?.conversation_initiation_client_data?.dynamic_variables ?? null);
+    });
+
+    it.each(['malformed_json', 'truncated_json'] as const)('%s → UPSTREAM_UNAVAILABLE, not retried', async (kind) => {
+      stack.simulator.faults.add({ kind, route: 'detail', batchId: big });
+      const response = await stack.gql(BIG, { id: big });
+      expect(codes(response)).toEqual(['UPSTREAM_UNAVAILABLE']);
+      expect(stack.calls('detail')).toHaveLength(1);
+    });
+  });
+
   it('a response missing required fields → UPSTREAM_UNAVAILABLE', async () => {
     stack.simulator.store.patchBatch(firstBatch(), { status: undefined });
     try {

@@ -6,6 +6,7 @@ import { ResponseCache, detailTtl, type CacheStats, type CacheTtls } from './cac
 import { CircuitBreaker, CircuitOpenError, type CircuitState, type CircuitTicket } from './circuit-breaker.js';
 import { DecodeError, decodeBatchDetail, decodeBatchList } from './decode.js';
 import { UpstreamError, errorForStatus } from './errors.js';
+import { decodeUtf8, parseJsonBytes } from './json-bytes.js';
 import { DEFAULT_BACKOFF, backoffDelay, parseRetryAfter, type BackoffOptions } from './retry.js';
 import { QueueFullError, Semaphore } from './semaphore.js';
 import { UPSTREAM_PATHS, type WireBatchCallDetail, type WireWorkspaceBatchCallsResponse } from './types.js';
@@ -350,17 +351,19 @@ export class UpstreamClient {
         headers: { 'xi-api-key': this.#apiKey.reveal(), accept: 'application/json' },
         signal: controller.signal,
       });
-      const text = await response.body.text();
+      // Bytes, not text: a detail body is parsed without ever being one (two-byte, 2× its size) string.
+      const raw = new Uint8Array(await response.body.arrayBuffer());
       const status = response.statusCode;
       logger.debug({ upstream: { route, status, ms: Math.round(performance.now() - started) } }, 'upstream call');
-      const body = parseJson(text);
+      const big = route === 'detail' && status >= 200 && status < 300 && raw.byteLength > SPLIT_PARSE_BYTES;
+      const body = big ? parseDetailJson(raw) : parseJson(decodeUtf8(raw));
       if (status >= 200 && status < 300) {
         if (body === INVALID_JSON) {
           throw new UpstreamError('UPSTREAM_BAD_RESPONSE', 'The upstream API sent a response that is not valid JSON', { status });
         }
         ticket.success();
         this.#onCall(route, 'ok');
-        return { body, bytes: Buffer.byteLength(text) };
+        return { body, bytes: raw.byteLength };
       }
       throw errorForStatus(status, body === INVALID_JSON ? undefined : body, parseRetryAfter(response.headers['retry-after']));
     } catch (error) {
@@ -406,6 +409,21 @@ const INVALID_JSON = Symbol('invalid json');
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
+  } catch {
+    return INVALID_JSON;
+  }
+}
+
+/**
+ * Above this size a detail body is parsed recipient by recipient, so that it never exists as one
+ * string (see json-bytes.ts); below it one JSON.parse is cheaper and the string is small.
+ */
+const SPLIT_PARSE_BYTES = 1024 * 1024;
+
+/** A detail body: its recipients array is parsed recipient by recipient (see json-bytes.ts). */
+function parseDetailJson(raw: Uint8Array): unknown {
+  try {
+    return parseJsonBytes(raw, 'recipients');
   } catch {
     return INVALID_JSON;
   }
