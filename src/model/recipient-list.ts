@@ -21,23 +21,38 @@ export function statusFilterKey(filter: readonly RecipientStatus[] | null): stri
   return filter === null ? '*' : [...new Set(filter)].sort().join(',');
 }
 
+/** What is derived once per decoded recipient array (shared by every request the cache serves it to). */
+interface Derived {
+  statuses: RecipientStatus[];
+  filtered: Map<string, readonly number[]>;
+}
+
+const derivedByArray = new WeakMap<readonly WireRecipient[], Derived>();
+
 /**
  * A batch's recipients as the upstream sent them. Only the recipients a page asks for are mapped,
- * so a 50 000-recipient batch costs one decode per fetch and a page costs only its own items;
- * the positions matching a status filter are computed once per filter and kept.
+ * so a 50 000-recipient batch costs one decode per fetch and a page costs only its own items.
+ * The statuses, and the positions matching each status filter, are worked out once per decoded
+ * array and kept beside it, so pages served from the cache do not repeat them.
  */
 export class RecipientList {
   readonly batchId: string;
   readonly #wire: readonly WireRecipient[];
   readonly #report: UnknownEnumReporter;
   readonly #statuses: RecipientStatus[];
-  readonly #filtered = new Map<string, readonly number[]>();
+  readonly #filtered: Map<string, readonly number[]>;
 
   constructor(batchId: string, wire: readonly WireRecipient[], report: UnknownEnumReporter) {
     this.batchId = batchId;
     this.#wire = wire;
     this.#report = report;
-    this.#statuses = wire.map((recipient) => toRecipientStatus(recipient.status, report));
+    let derived = derivedByArray.get(wire);
+    if (derived === undefined) {
+      derived = { statuses: wire.map((recipient) => toRecipientStatus(recipient.status, report)), filtered: new Map() };
+      derivedByArray.set(wire, derived);
+    }
+    this.#statuses = derived.statuses;
+    this.#filtered = derived.filtered;
   }
 
   get size(): number {
