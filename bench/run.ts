@@ -41,7 +41,7 @@
  *   BENCH_BUILD                 false: run the existing dist/ without building first
  *   BENCH_GATEWAY_ENV           extra gateway variables, "NAME=value,NAME=value" (e.g. GATEWAY_FAST_PATH=false)
  */
-import { spawn, spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
@@ -49,7 +49,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Pool, request } from 'undici';
-import { freePort, mb, rssMb, waitHealthy as waitUntilHealthy, within } from '../scripts/lib/harness.js';
+import { freePort, mb, rssMb, spawnNode, waitHealthy as waitUntilHealthy, within } from '../scripts/lib/harness.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -132,29 +132,18 @@ const children: Child[] = [];
 const alive = (c: Child): boolean => c.process.exitCode === null && c.process.signalCode === null;
 
 function startChild(name: string, args: string[], env: Record<string, string>): Child {
-  const child = spawn(process.execPath, args, {
-    cwd: root,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const spawned = spawnNode(args, env, root);
+  const child = spawned.process;
+  const exited = spawned.exited;
   const listeners: Array<(line: string) => void> = [];
   const output: string[] = [];
   const keep = (text: string): void => {
     output.push(text);
     if (output.length > 50) output.shift();
   };
-  let buffered = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    buffered += chunk;
-    let newline = buffered.indexOf('\n');
-    while (newline >= 0) {
-      const line = buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-      keep(line);
-      for (const listener of listeners) listener(line);
-      newline = buffered.indexOf('\n');
-    }
+  spawned.onLine((line) => {
+    keep(line);
+    for (const listener of listeners) listener(line);
   });
   child.stderr?.setEncoding('utf8').on('data', keep);
   const entry: Child = {

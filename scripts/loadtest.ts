@@ -31,7 +31,7 @@
  *   --idle-ms N        LOADTEST_IDLE_MS        idle time before the final RSS reading, default 5000
  *   --rss-margin-mb N  LOADTEST_RSS_MARGIN_MB  allowed RSS growth, default 50
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
@@ -39,7 +39,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool, request } from 'undici';
-import { freePort, mb, rssMb, waitHealthy, within } from './lib/harness.js';
+import { freePort, mb, rssMb, spawnNode, waitHealthy, within } from './lib/harness.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -191,30 +191,15 @@ interface Child {
 }
 
 function startChild(script: string, env: Record<string, string>): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', script], {
-    cwd: root,
-    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
-  const listeners: Array<(line: string) => void> = [];
-  let buffered = '';
-  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    buffered += chunk;
-    let newline = buffered.indexOf('\n');
-    while (newline >= 0) {
-      const line = buffered.slice(0, newline);
-      buffered = buffered.slice(newline + 1);
-      for (const listener of listeners) listener(line);
-      newline = buffered.indexOf('\n');
-    }
-  });
+  const spawned = spawnNode(['--import', 'tsx', script], env, root);
+  const child = spawned.process;
+  const exited = spawned.exited;
   const stderr: string[] = [];
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
     stderr.push(chunk);
     if (stderr.length > 200) stderr.shift();
   });
-  return { process: child, exited, lines: (listener) => listeners.push(listener), stderr };
+  return { process: child, exited, lines: spawned.onLine, stderr };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -63,4 +64,35 @@ export async function waitHealthy(url: string, what: string, gone: () => string 
     60_000,
     `${what} start`,
   );
+}
+
+export interface NodeChild {
+  process: ChildProcess;
+  /** Resolves with the exit code, or the signal's name. */
+  exited: Promise<number | string>;
+  /** Calls `listener` with every complete stdout line from now on. */
+  onLine(listener: (line: string) => void): void;
+}
+
+/** `node <args>` with a minimal environment (nothing inherited but PATH and HOME), stdout split into lines. */
+export function spawnNode(args: string[], env: Record<string, string>, cwd: string): NodeChild {
+  const child = spawn(process.execPath, args, {
+    cwd,
+    env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | string>((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal ?? -1)));
+  const listeners: Array<(line: string) => void> = [];
+  let buffered = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    let newline = buffered.indexOf('\n');
+    while (newline >= 0) {
+      const line = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      for (const listener of listeners) listener(line);
+      newline = buffered.indexOf('\n');
+    }
+  });
+  return { process: child, exited, onLine: (listener) => listeners.push(listener) };
 }
