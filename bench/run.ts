@@ -49,7 +49,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Pool, request } from 'undici';
-import { freePort, mb, rssMb, spawnNode, waitHealthy as waitUntilHealthy, within } from '../scripts/lib/harness.js';
+import { freePort, mb, rssMb, sampleRssPeak, spawnNode, waitHealthy as waitUntilHealthy, within } from '../scripts/lib/harness.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -660,11 +660,7 @@ async function main(): Promise<void> {
     await clearSimulatorLog(simulatorUrl);
     const metricsBefore = await gatewayMetrics(cachedGateway.url);
     const rssBefore = rssMb(pid);
-    let rssPeak = rssBefore;
-    const sampler = setInterval(() => {
-      const now = rssMb(pid);
-      if (now !== undefined && (rssPeak === undefined || now > rssPeak)) rssPeak = now;
-    }, 20);
+    const sampler = sampleRssPeak(pid, 20);
     const times: number[] = [];
     let after: string | null = null;
     let seen = 0;
@@ -697,9 +693,8 @@ async function main(): Promise<void> {
       after = connection.pageInfo.endCursor;
       if (!connection.pageInfo.hasNextPage) break;
     }
-    clearInterval(sampler);
+    const rssPeak = sampler.stop();
     const rssAfter = rssMb(pid);
-    if (rssAfter !== undefined && (rssPeak === undefined || rssAfter > rssPeak)) rssPeak = rssAfter;
     const metricsAfter = await gatewayMetrics(cachedGateway.url);
     const detailCalls = (await simulatorLog(simulatorUrl)).filter((r) => r.route === 'detail' && r.batchId === bigId).length;
     await pool.close();

@@ -39,7 +39,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Pool, request } from 'undici';
-import { freePort, mb, rssMb, spawnNode, waitHealthy, within } from './lib/harness.js';
+import { freePort, mb, rssMb, sampleRssPeak, spawnNode, waitHealthy, within } from './lib/harness.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -425,11 +425,7 @@ async function main(): Promise<number> {
     }
     await sleep(1000);
     const rssBefore = rssMb(pid);
-    let rssPeak = rssBefore;
-    const sampler = setInterval(() => {
-      const now = rssMb(pid);
-      if (now !== undefined && (rssPeak === undefined || now > rssPeak)) rssPeak = now;
-    }, 200);
+    const sampler = sampleRssPeak(pid, 200);
 
     // --- the load: OPS operations paced evenly over the planned phases, at most CONCURRENCY at once
     const results: Result[] = [];
@@ -471,7 +467,7 @@ async function main(): Promise<number> {
 
     // --- idle, then the final RSS, then shutdown
     await sleep(IDLE_MS);
-    clearInterval(sampler);
+    const rssPeak = sampler.stop();
     const rssAfter = rssMb(pid);
     await pool.close();
 

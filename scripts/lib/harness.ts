@@ -96,3 +96,20 @@ export function spawnNode(args: string[], env: Record<string, string>, cwd: stri
   });
   return { process: child, exited, onLine: (listener) => listeners.push(listener) };
 }
+
+/** Samples a process's RSS every `intervalMs`; `stop()` ends sampling and returns the peak seen (MB). */
+export function sampleRssPeak(pid: number | undefined, intervalMs: number): { stop(): number | undefined } {
+  let peak = rssMb(pid);
+  const sample = (): void => {
+    const now = rssMb(pid);
+    if (now !== undefined && (peak === undefined || now > peak)) peak = now;
+  };
+  const timer = setInterval(sample, intervalMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return peak;
+    },
+  };
+}
