@@ -649,7 +649,7 @@ describe('no answer is served across upstream keys', () => {
     simulator.clearRequests();
 
     const answer = await a.getBatch(id);
-    expect(answer.id).toBe(id);
+    expect(answer.batch.id).toBe(id);
     expect(shared.stats().entries).toBe(1);
     // The sharing works: another client with the same key is served from the shared cache.
     expect(await a2.getBatch(id)).toBe(answer);

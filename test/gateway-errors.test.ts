@@ -136,6 +136,32 @@ describe('upstream failures map to the codes of the error table', () => {
     }
   });
 
+  it('an unreadable recipient fails only what reads the recipients; with the cache on, the next read refetches', async () => {
+    const cached = await startStack({ env: { CACHE_ENABLED: 'true' } });
+    try {
+      const id = cached.simulator.store.addBatch({ status: 'completed', recipients: 5 });
+      const third = cached.simulator.store.getBatch(id)?.recipients[2];
+      if (third === undefined) throw new Error('no data');
+      cached.simulator.store.patchRecipient(id, third.id, { created_at_unix: undefined });
+      const fields = await cached.gql<{ batchCall: { name: string } }>(ONE, { id });
+      expect(fields.body.errors).toBeUndefined();
+      expect(fields.body.data?.batchCall.name).toBe(cached.simulator.store.getBatch(id)?.name);
+      const WITH_RECIPIENTS = `query($id: ID!) { batchCall(id: $id) { name recipients(first: 2) { totalCount } } }`;
+      const broken = await cached.gql<{ batchCall: { name: string; recipients: null } | null }>(WITH_RECIPIENTS, { id });
+      expect(codes(broken)).toEqual(['UPSTREAM_UNAVAILABLE']);
+      expect(cached.logs.filter((line) => line.includes('failed validation') && line.includes('recipients[2].created_at_unix'))).toHaveLength(1);
+      // Served from the cache until then (one upstream call), dropped from it once found unreadable.
+      expect(cached.calls('detail')).toHaveLength(1);
+      cached.simulator.store.patchRecipient(id, third.id, { created_at_unix: 1_700_000_000 });
+      const mended = await cached.gql<{ batchCall: { recipients: { totalCount: number } } }>(WITH_RECIPIENTS, { id });
+      expect(mended.body.errors).toBeUndefined();
+      expect(mended.body.data?.batchCall.recipients.totalCount).toBe(5);
+      expect(cached.calls('detail')).toHaveLength(2);
+    } finally {
+      await cached.close();
+    }
+  });
+
   it('connection reset → UPSTREAM_UNAVAILABLE after retries', async () => {
     stack.simulator.faults.add({ kind: 'reset' });
     const response = await stack.gql(LIST);

@@ -1,4 +1,5 @@
-import type { WireBatchCall, WireBatchCallDetail } from '../upstream/types.js';
+import type { DecodedBatchDetail } from '../upstream/decode.js';
+import type { WireBatchCall } from '../upstream/types.js';
 import {
   toBatchCallStatus, toTelephonyProvider,
   type BatchCallStatus, type TelephonyProvider, type UnknownEnumReporter,
@@ -72,8 +73,8 @@ export function toBatchCall(wire: WireBatchCall, report: UnknownEnumReporter): B
   };
 }
 
-export function toBatchCallDetail(wire: WireBatchCallDetail, report: UnknownEnumReporter): BatchCall {
-  return { ...toBatchCall(wire, report), recipients: new RecipientList(wire.id, wire.recipients, report) };
+export function toBatchCallDetail(detail: DecodedBatchDetail, report: UnknownEnumReporter): BatchCall {
+  return { ...toBatchCall(detail.batch, report), recipients: new RecipientList(detail.batch.id, detail.recipients, report) };
 }
 
 function toWhatsAppParams(value: unknown): WhatsAppParams | null {

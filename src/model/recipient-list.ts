@@ -29,72 +29,93 @@ interface Derived {
 
 const derivedByArray = new WeakMap<readonly WireRecipient[], Derived>();
 
+/** Where a list's recipients come from: read (and checked) on first use, then kept. */
+export interface RecipientSource {
+  get(): readonly WireRecipient[];
+}
+
 /**
- * A batch's recipients as the upstream sent them. Only the recipients a page asks for are mapped,
- * so a 50 000-recipient batch costs one decode per fetch and a page costs only its own items.
- * The statuses, and the positions matching each status filter, are worked out once per decoded
- * array and kept beside it, so pages served from the cache do not repeat them.
+ * A batch's recipients as the upstream sent them. Nothing is read until a query asks (the source
+ * parses the body's recipients then), and only the recipients a page asks for are mapped, so a
+ * 50 000-recipient batch costs one decode per fetch and a page costs only its own items. The
+ * statuses, and the positions matching each status filter, are worked out once per decoded array
+ * and kept beside it, so pages served from the cache do not repeat them.
  */
 export class RecipientList {
   readonly batchId: string;
-  readonly #wire: readonly WireRecipient[];
+  readonly #source: RecipientSource;
   readonly #report: UnknownEnumReporter;
-  readonly #statuses: RecipientStatus[];
-  readonly #filtered: Map<string, readonly number[]>;
+  #read: { wire: readonly WireRecipient[]; derived: Derived } | undefined;
 
-  constructor(batchId: string, wire: readonly WireRecipient[], report: UnknownEnumReporter) {
+  constructor(batchId: string, source: RecipientSource, report: UnknownEnumReporter) {
     this.batchId = batchId;
-    this.#wire = wire;
+    this.#source = source;
     this.#report = report;
+  }
+
+  /** The recipients and what is derived from them; throws the source's error when they cannot be read. */
+  #data(): { wire: readonly WireRecipient[]; derived: Derived } {
+    if (this.#read !== undefined) return this.#read;
+    const wire = this.#source.get();
     let derived = derivedByArray.get(wire);
     if (derived === undefined) {
-      derived = { statuses: wire.map((recipient) => toRecipientStatus(recipient.status, report)), filtered: new Map() };
+      derived = { statuses: wire.map((recipient) => toRecipientStatus(recipient.status, this.#report)), filtered: new Map() };
       derivedByArray.set(wire, derived);
     }
-    this.#statuses = derived.statuses;
-    this.#filtered = derived.filtered;
+    this.#read = { wire, derived };
+    return this.#read;
   }
 
   get size(): number {
-    return this.#wire.length;
+    return this.#data().wire.length;
   }
 
   /** Number of recipients matching the filter (all of them without one). */
   count(filter: readonly RecipientStatus[] | null): number {
-    return filter === null ? this.#wire.length : this.#positions(filter).length;
+    return filter === null ? this.size : this.#positions(filter).length;
   }
 
   /** Up to `limit` recipients matching the filter, starting at `offset` within the filtered order. */
   slice(filter: readonly RecipientStatus[] | null, offset: number, limit: number): Recipient[] {
     if (filter === null) {
-      return this.#wire.slice(offset, offset + limit).map((_, i) => this.#at(offset + i));
+      const end = Math.min(offset + limit, this.size);
+      const page: Recipient[] = [];
+      for (let position = offset; position < end; position += 1) page.push(this.#at(position));
+      return page;
     }
     return this.#positions(filter).slice(offset, offset + limit).map((position) => this.#at(position));
   }
 
   find(recipientId: string): Recipient | null {
-    const position = this.#wire.findIndex((recipient) => recipient.id === recipientId);
+    const position = this.#data().wire.findIndex((recipient) => recipient.id === recipientId);
     return position === -1 ? null : this.#at(position);
+  }
+
+  /** Each recipient's status, in upstream order (UNKNOWN for values the gateway does not know). */
+  statuses(): readonly RecipientStatus[] {
+    return this.#data().derived.statuses;
   }
 
   #positions(filter: readonly RecipientStatus[]): readonly number[] {
     const key = statusFilterKey(filter);
-    let positions = this.#filtered.get(key);
+    const { derived } = this.#data();
+    let positions = derived.filtered.get(key);
     if (positions === undefined) {
       const wanted = new Set(filter);
       const found: number[] = [];
-      this.#statuses.forEach((status, position) => {
+      derived.statuses.forEach((status, position) => {
         if (wanted.has(status)) found.push(position);
       });
       positions = found;
-      this.#filtered.set(key, positions);
+      derived.filtered.set(key, positions);
     }
     return positions;
   }
 
   #at(position: number): Recipient {
-    const wire = this.#wire[position];
-    const status = this.#statuses[position];
+    const { wire: all, derived } = this.#data();
+    const wire = all[position];
+    const status = derived.statuses[position];
     if (wire === undefined || status === undefined) throw new RangeError(`no recipient at ${position}`);
     const data = toConversationInitiationClientData(wire.conversation_initiation_client_data, this.#report);
     return {

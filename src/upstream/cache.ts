@@ -61,6 +61,10 @@ export class ResponseCache {
     this.#lru.set(key, { value, bytes }, { ttl: ttlMs });
   }
 
+  delete(key: string): void {
+    this.#lru.delete(key);
+  }
+
   countCoalesced(): void {
     this.#stats.coalesced += 1;
   }

@@ -4,12 +4,12 @@ import type { Logger } from '../logger.js';
 import type { Secret } from '../secret.js';
 import { ResponseCache, detailTtl, type CacheStats, type CacheTtls } from './cache.js';
 import { CircuitBreaker, CircuitOpenError, type CircuitState, type CircuitTicket } from './circuit-breaker.js';
-import { DecodeError, decodeBatchDetail, decodeBatchList } from './decode.js';
+import { DecodeError, decodeBatchDetail, decodeBatchList, type DecodedBatchDetail } from './decode.js';
 import { UpstreamError, errorForStatus } from './errors.js';
-import { decodeUtf8, parseJsonBytes } from './json-bytes.js';
+import { ELEMENTWISE_BYTES, decodeUtf8, parseJsonBytes, parseJsonDeferringLast } from './json-bytes.js';
 import { DEFAULT_BACKOFF, backoffDelay, parseRetryAfter, type BackoffOptions } from './retry.js';
 import { QueueFullError, Semaphore } from './semaphore.js';
-import { UPSTREAM_PATHS, type WireBatchCallDetail, type WireWorkspaceBatchCallsResponse } from './types.js';
+import { UPSTREAM_PATHS, type WireWorkspaceBatchCallsResponse } from './types.js';
 
 export interface CircuitOptions {
   /** Consecutive unhealthy failures that open the circuit. */
@@ -186,12 +186,18 @@ export class UpstreamClient {
     return { active: this.#permits.active, waiting: this.#permits.waiting };
   }
 
-  async getBatch(batchId: string, call: CallOptions = {}): Promise<WireBatchCallDetail> {
+  /** A batch with its recipients; they are parsed and checked when first read (see LazyRecipients). */
+  async getBatch(batchId: string, call: CallOptions = {}): Promise<DecodedBatchDetail> {
     const path = detailPath(batchId);
     return this.#read(path, call, async (shared) => {
-      const { body, bytes } = await this.#get('detail', path, shared);
-      const value = this.#decode(() => decodeBatchDetail(body), 'detail');
-      return { value, bytes, ttlMs: this.#cache === undefined ? 0 : detailTtl(String(value.status), this.#cache.ttls) };
+      const { body, bytes, rest } = await this.#get('detail', path, shared);
+      // Recipients that turn out unreadable: said once, and the entry leaves the cache so the next read refetches.
+      const fail = (error: SyntaxError | DecodeError): UpstreamError => {
+        this.#cache?.store.delete(this.#cacheKey(path));
+        return this.#invalid(error, 'detail');
+      };
+      const value = this.#decode(() => decodeBatchDetail(body, fail, rest), 'detail');
+      return { value, bytes, ttlMs: this.#cache === undefined ? 0 : detailTtl(String(value.batch.status), this.#cache.ttls) };
     });
   }
 
@@ -218,7 +224,7 @@ export class UpstreamClient {
   async #read<T>(path: string, call: CallOptions, load: (shared: CallOptions) => Promise<Loaded<T>>): Promise<T> {
     const cache = this.#cache;
     if (cache === undefined) return (await load(call)).value;
-    const key = `${this.keyFingerprint}:${path}`;
+    const key = this.#cacheKey(path);
     const hit = cache.store.get<T>(key);
     if (hit !== undefined) return hit;
     let flight = this.#inFlight.get(key) as Flight<T> | undefined;
@@ -264,18 +270,31 @@ export class UpstreamClient {
     if (outcome === 'expired') await this.#pool.destroy();
   }
 
+  #cacheKey(path: string): string {
+    return `${this.keyFingerprint}:${path}`;
+  }
+
   #decode<T>(decode: () => T, route: Route): T {
     this.#onDecode(route);
     try {
       return decode();
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;
-      this.#options.logger.warn({ upstream: { route, field: error.field } }, 'upstream response failed validation');
-      throw new UpstreamError('UPSTREAM_BAD_RESPONSE', 'The upstream API sent a response the gateway could not read');
+      throw this.#invalid(error, route);
     }
   }
 
-  async #get(route: Route, path: string, call: CallOptions): Promise<{ body: unknown; bytes: number }> {
+  /** A body that failed validation, or recipients found not to be JSON when first read. */
+  #invalid(error: SyntaxError | DecodeError, route: Route): UpstreamError {
+    if (error instanceof DecodeError) {
+      this.#options.logger.warn({ upstream: { route, field: error.field } }, 'upstream response failed validation');
+      return new UpstreamError('UPSTREAM_BAD_RESPONSE', 'The upstream API sent a response the gateway could not read');
+    }
+    this.#options.logger.warn({ upstream: { route } }, 'upstream response is not valid JSON');
+    return new UpstreamError('UPSTREAM_BAD_RESPONSE', 'The upstream API sent a response that is not valid JSON');
+  }
+
+  async #get(route: Route, path: string, call: CallOptions): Promise<Received> {
     const { maxRetries, backoff, logger, timeoutMs } = this.#options;
     const { signal } = call;
     for (let attempt = 0; ; attempt += 1) {
@@ -314,7 +333,7 @@ export class UpstreamClient {
     outer: AbortSignal | undefined,
     timeoutMs: number,
     deadlineBound: boolean,
-  ): Promise<{ body: unknown; bytes: number }> {
+  ): Promise<Received> {
     const { logger } = this.#options;
     let ticket: CircuitTicket;
     try {
@@ -355,17 +374,17 @@ export class UpstreamClient {
       const raw = new Uint8Array(await response.body.arrayBuffer());
       const status = response.statusCode;
       logger.debug({ upstream: { route, status, ms: Math.round(performance.now() - started) } }, 'upstream call');
-      const big = route === 'detail' && status >= 200 && status < 300 && raw.byteLength > SPLIT_PARSE_BYTES;
-      const body = big ? parseDetailJson(raw) : parseJson(decodeUtf8(raw));
-      if (status >= 200 && status < 300) {
-        if (body === INVALID_JSON) {
+      const ok = status >= 200 && status < 300;
+      const received = ok && route === 'detail' ? parseDetail(raw) : { body: parseJson(decodeUtf8(raw)), bytes: raw.byteLength };
+      if (ok) {
+        if (received.body === INVALID_JSON) {
           throw new UpstreamError('UPSTREAM_BAD_RESPONSE', 'The upstream API sent a response that is not valid JSON', { status });
         }
         ticket.success();
         this.#onCall(route, 'ok');
-        return { body, bytes: raw.byteLength };
+        return received;
       }
-      throw errorForStatus(status, body === INVALID_JSON ? undefined : body, parseRetryAfter(response.headers['retry-after']));
+      throw errorForStatus(status, received.body === INVALID_JSON ? undefined : received.body, parseRetryAfter(response.headers['retry-after']));
     } catch (error) {
       const failure = this.#classify(error, controller.signal, timeoutMs, deadlineBound);
       if (failure === undefined) {
@@ -414,18 +433,26 @@ function parseJson(text: string): unknown {
   }
 }
 
-/**
- * Above this size a detail body is parsed recipient by recipient, so that it never exists as one
- * string (see json-bytes.ts); below it one JSON.parse is cheaper and the string is small.
- */
-const SPLIT_PARSE_BYTES = 1024 * 1024;
+/** A response body: parsed (or INVALID_JSON), its size, and for a detail the recipients still to parse. */
+interface Received {
+  body: unknown;
+  bytes: number;
+  rest?: (() => unknown) | undefined;
+}
 
-/** A detail body: its recipients array is parsed recipient by recipient (see json-bytes.ts). */
-function parseDetailJson(raw: Uint8Array): unknown {
+/**
+ * A detail body, its recipients left unparsed until read when they end the body, as the upstream
+ * sends them (see json-bytes.ts). Otherwise the whole body now; over 1 MiB recipient by recipient,
+ * so that it never exists as one string; below that one JSON.parse is cheaper and the string small.
+ */
+function parseDetail(raw: Uint8Array): Received {
+  const deferred = parseJsonDeferringLast(raw, 'recipients');
+  if (deferred !== undefined) return { body: deferred.head, bytes: raw.byteLength, rest: deferred.rest };
   try {
-    return parseJsonBytes(raw, 'recipients');
+    const body = raw.byteLength > ELEMENTWISE_BYTES ? parseJsonBytes(raw, 'recipients') : JSON.parse(decodeUtf8(raw)) as unknown;
+    return { body, bytes: raw.byteLength };
   } catch {
-    return INVALID_JSON;
+    return { body: INVALID_JSON, bytes: raw.byteLength };
   }
 }
 

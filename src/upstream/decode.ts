@@ -1,5 +1,5 @@
 import { MAX_LAST_DOC_LENGTH } from '../pagination/cursors.js';
-import type { WireBatchCall, WireBatchCallDetail, WireRecipient, WireWorkspaceBatchCallsResponse } from './types.js';
+import type { WireBatchCall, WireRecipient, WireWorkspaceBatchCallsResponse } from './types.js';
 
 /**
  * Checks the fields the gateway cannot do without. Optional fields are left as sent (the mapper
@@ -74,12 +74,71 @@ export function decodeBatchList(value: unknown): WireWorkspaceBatchCallsResponse
   return value as unknown as WireWorkspaceBatchCallsResponse;
 }
 
-export function decodeBatchDetail(value: unknown): WireBatchCallDetail {
-  checkBatch(value, '(body)');
-  const recipients = (value as unknown as Json)['recipients'];
+/**
+ * A detail's recipients, read and checked on first use and kept: most queries of a batch never
+ * select its recipients, and they are most of the body. Any failure (not JSON, not an array, a
+ * recipient without its required fields) is mapped once by `fail` and thrown to every reader.
+ */
+export class LazyRecipients {
+  #load: (() => unknown) | undefined;
+  #fail: ((error: SyntaxError | DecodeError) => Error) | undefined;
+  #value: readonly WireRecipient[] | undefined;
+  #error: Error | undefined;
+
+  constructor(load: () => unknown, fail: (error: SyntaxError | DecodeError) => Error) {
+    this.#load = load;
+    this.#fail = fail;
+  }
+
+  /** Already read and checked (or already failed). */
+  get settled(): boolean {
+    return this.#load === undefined;
+  }
+
+  get(): readonly WireRecipient[] {
+    if (this.#value !== undefined) return this.#value;
+    if (this.#error !== undefined) throw this.#error;
+    const load = this.#load;
+    const fail = this.#fail;
+    if (load === undefined || fail === undefined) throw new Error('recipients neither loaded nor failed');
+    // Whatever happens, the body's bytes and the callbacks are released.
+    this.#load = undefined;
+    this.#fail = undefined;
+    try {
+      this.#value = checkRecipients(load());
+      return this.#value;
+    } catch (error) {
+      if (!(error instanceof SyntaxError) && !(error instanceof DecodeError)) throw error;
+      this.#error = fail(error);
+      throw this.#error;
+    }
+  }
+}
+
+function checkRecipients(recipients: unknown): WireRecipient[] {
   if (!Array.isArray(recipients)) throw new DecodeError('recipients', 'an array');
   for (let index = 0; index < recipients.length; index += 1) {
     checkRecipient(recipients[index], `recipients[${index}]`);
   }
-  return value as WireBatchCallDetail;
+  return recipients as WireRecipient[];
+}
+
+/** A detail response: the batch's fields, checked now; its recipients, checked on first use. */
+export interface DecodedBatchDetail {
+  batch: WireBatchCall;
+  recipients: LazyRecipients;
+}
+
+/**
+ * A detail response. `body` is the whole parsed body, or (with `rest`) the body without its
+ * recipients, which `rest` parses when they are first read.
+ */
+export function decodeBatchDetail(
+  body: unknown,
+  fail: (error: SyntaxError | DecodeError) => Error,
+  rest?: () => unknown,
+): DecodedBatchDetail {
+  checkBatch(body, '(body)');
+  const load = rest ?? ((): unknown => (body as unknown as Json)['recipients']);
+  return { batch: body, recipients: new LazyRecipients(load, fail) };
 }

@@ -134,6 +134,10 @@ function topLevelRanges(bytes: Uint8Array, start: number, splitKey: string): Ran
   return ranges;
 }
 
+function parseElements(bytes: Uint8Array, range: Range): unknown[] {
+  return elements(bytes, range).map((element): unknown => JSON.parse(decodeRange(bytes, element.start, element.end)));
+}
+
 function split(bytes: Uint8Array, splitKey: string): unknown {
   const start = bomLength(bytes);
   const ranges = topLevelRanges(bytes, start, splitKey);
@@ -151,7 +155,7 @@ function split(bytes: Uint8Array, splitKey: string): unknown {
   parts.push(decodeRange(bytes, from, bytes.length));
   const top: unknown = JSON.parse(parts.join(''));
   if (typeof top !== 'object' || top === null || Array.isArray(top)) throw new Unexpected();
-  const items = elements(bytes, last).map((range): unknown => JSON.parse(decodeRange(bytes, range.start, range.end)));
+  const items = parseElements(bytes, last);
   Object.defineProperty(top, splitKey, { value: items, writable: true, enumerable: true, configurable: true });
   return top;
 }
@@ -168,6 +172,94 @@ export function parseJsonBytes(bytes: Uint8Array, splitKey: string): unknown {
   }
   // Anything unusual (or invalid): the plain way, which also gives the right SyntaxError.
   return JSON.parse(decodeRange(bytes, bomLength(bytes), bytes.length)) as unknown;
+}
+
+/** Above this size an array is parsed element by element (never as one string). */
+export const ELEMENTWISE_BYTES = 1024 * 1024;
+
+function parseArray(bytes: Uint8Array, range: Range): unknown {
+  if (range.end - range.start <= ELEMENTWISE_BYTES) return JSON.parse(decodeRange(bytes, range.start, range.end)) as unknown;
+  return parseElements(bytes, range);
+}
+
+function lastNonSpace(bytes: Uint8Array, before: number): number {
+  let at = before - 1;
+  while (at >= 0 && isSpace(bytes[at])) at -= 1;
+  return at;
+}
+
+/** A body parsed except for its last top-level array, which is parsed when asked for. */
+export interface DeferredBody {
+  /** The top-level object without the deferred key. */
+  head: Record<string, unknown>;
+  /** The deferred array as `JSON.parse(text)[key]` gives it; throws a SyntaxError when the body is not JSON. */
+  rest: () => unknown;
+}
+
+/**
+ * Parses everything but the array `key` when that array is the last member of the body's
+ * top-level object (as the upstream sends a detail's recipients): that array is most of the body
+ * and most queries never read it. Finding it costs a native byte search, not a scan: a `"key"`
+ * in the bytes followed by `: [`, with `] }` ending the body. The bytes before the key must then
+ * parse as an object on their own (plus its closing brace), which they cannot when the match sits
+ * inside a string or a nested value. Anything else returns undefined: parse the whole body instead.
+ *
+ * The array is checked by JSON.parse only when `rest` is called. When it does not parse on its
+ * own (a later key whose value is also an array, a duplicate key, or a broken body), `rest`
+ * parses the whole body and returns its `key`, or throws the SyntaxError JSON.parse gives.
+ */
+export function parseJsonDeferringLast(bytes: Uint8Array, key: string): DeferredBody | undefined {
+  const start = bomLength(bytes);
+  const closeObject = lastNonSpace(bytes, bytes.length);
+  const closeArray = lastNonSpace(bytes, closeObject);
+  if (bytes[closeObject] !== CLOSE_OBJECT || bytes[closeArray] !== CLOSE_ARRAY) return undefined;
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const needle = Buffer.from(JSON.stringify(key), 'utf8');
+  // The same key may come first in a nested value; a few matches are tried, then the whole body is parsed.
+  let keyAt = buffer.indexOf(needle, start);
+  for (let tries = 0; keyAt >= 0 && tries < MAX_KEY_MATCHES; tries += 1) {
+    const head = headBefore(bytes, start, keyAt, needle.length, closeArray);
+    if (head !== undefined) {
+      const range: Range = { start: head.arrayStart, end: closeArray + 1 };
+      const rest = (): unknown => {
+        try {
+          return parseArray(bytes, range);
+        } catch (error) {
+          if (!(error instanceof Unexpected) && !(error instanceof SyntaxError)) throw error;
+        }
+        const whole = parseJsonBytes(bytes, key);
+        return typeof whole === 'object' && whole !== null ? (whole as Record<string, unknown>)[key] : undefined;
+      };
+      return { head: head.value, rest };
+    }
+    keyAt = buffer.indexOf(needle, keyAt + 1);
+  }
+  return undefined;
+}
+
+const MAX_KEY_MATCHES = 4;
+
+/** The object before the key at `keyAt`, when the key is followed by `: [` and what precedes it parses as an object. */
+function headBefore(
+  bytes: Uint8Array, start: number, keyAt: number, keyLength: number, closeArray: number,
+): { value: Record<string, unknown>; arrayStart: number } | undefined {
+  let at = skipSpace(bytes, keyAt + keyLength);
+  if (bytes[at] !== COLON) return undefined;
+  at = skipSpace(bytes, at + 1);
+  if (bytes[at] !== OPEN_ARRAY || at >= closeArray) return undefined;
+  const beforeKey = lastNonSpace(bytes, keyAt);
+  let headEnd: number;
+  if (bytes[beforeKey] === COMMA) headEnd = beforeKey;
+  else if (bytes[beforeKey] === OPEN_OBJECT) headEnd = beforeKey + 1;
+  else return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(`${decodeRange(bytes, start, headEnd)}}`);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  return { value: value as Record<string, unknown>, arrayStart: at };
 }
 
 /** The body as undici's `body.text()` decodes it. */

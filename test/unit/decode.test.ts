@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { DecodeError, decodeBatchDetail, decodeBatchList } from '../../src/upstream/decode.js';
+import { describe, expect, it, vi } from 'vitest';
+import { DecodeError, decodeBatchDetail, decodeBatchList, type DecodedBatchDetail } from '../../src/upstream/decode.js';
 
 function batch(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -89,37 +89,44 @@ describe('decodeBatchList', () => {
   });
 });
 
+/** Decodes a detail body and reads its recipients (checked on first read), as the schema does. */
+function detail(body: unknown): DecodedBatchDetail {
+  const decoded = decodeBatchDetail(body, (error) => error);
+  decoded.recipients.get();
+  return decoded;
+}
+
 describe('decodeBatchDetail', () => {
   it('accepts a batch with recipients', () => {
-    const decoded = decodeBatchDetail({ ...batch(), recipients: [recipient(), recipient({ id: 'rcp_2', status: 'brand_new_status' })] });
-    expect(decoded.recipients.map((r) => r.id)).toEqual(['rcp_1', 'rcp_2']);
-    expect(decoded.recipients[1]?.status).toBe('brand_new_status');
+    const decoded = detail({ ...batch(), recipients: [recipient(), recipient({ id: 'rcp_2', status: 'brand_new_status' })] });
+    expect(decoded.recipients.get().map((r) => r.id)).toEqual(['rcp_1', 'rcp_2']);
+    expect(decoded.recipients.get()[1]?.status).toBe('brand_new_status');
   });
 
   it('defaults updated_at_unix to created_at_unix when missing or not a number', () => {
-    const decoded = decodeBatchDetail({
+    const decoded = detail({
       ...batch(),
       recipients: [recipient({ updated_at_unix: undefined }), recipient({ updated_at_unix: 'x', created_at_unix: 5 })],
     });
-    expect(decoded.recipients[0]?.updated_at_unix).toBe(1_700_000_000);
-    expect(decoded.recipients[1]?.updated_at_unix).toBe(5);
+    expect(decoded.recipients.get()[0]?.updated_at_unix).toBe(1_700_000_000);
+    expect(decoded.recipients.get()[1]?.updated_at_unix).toBe(5);
   });
 
   it('defaults missing counts on the detail too', () => {
-    const detail = { ...batch(), recipients: [] };
-    delete (detail as Record<string, unknown>)['total_calls_dispatched'];
-    expect(decodeBatchDetail(detail).total_calls_dispatched).toBe(0);
+    const body = { ...batch(), recipients: [] };
+    delete (body as Record<string, unknown>)['total_calls_dispatched'];
+    expect(detail(body).batch.total_calls_dispatched).toBe(0);
   });
 
   it('missing recipients is an error naming the field', () => {
-    expect(decodeError(() => decodeBatchDetail(batch())).field).toBe('recipients');
-    expect(decodeError(() => decodeBatchDetail({ ...batch(), recipients: null })).field).toBe('recipients');
+    expect(decodeError(() => detail(batch())).field).toBe('recipients');
+    expect(decodeError(() => detail({ ...batch(), recipients: null })).field).toBe('recipients');
   });
 
   it('a missing batch field on the detail is named under (body)', () => {
     const broken = { ...batch(), recipients: [] } as Record<string, unknown>;
     delete broken['agent_id'];
-    expect(decodeError(() => decodeBatchDetail(broken)).field).toBe('(body).agent_id');
+    expect(decodeError(() => detail(broken)).field).toBe('(body).agent_id');
   });
 
   it.each([
@@ -128,14 +135,35 @@ describe('decodeBatchDetail', () => {
     ['created_at_unix', { created_at_unix: '1' }, 'recipients[2].created_at_unix'],
   ])('a bad recipient %s names its index', (_label, override, field) => {
     const body = { ...batch(), recipients: [recipient(), recipient(), recipient(override)] };
-    expect(decodeError(() => decodeBatchDetail(body)).field).toBe(field);
+    expect(decodeError(() => detail(body)).field).toBe(field);
   });
 
   it('a non-object recipient is named', () => {
-    expect(decodeError(() => decodeBatchDetail({ ...batch(), recipients: ['x'] })).field).toBe('recipients[0]');
+    expect(decodeError(() => detail({ ...batch(), recipients: ['x'] })).field).toBe('recipients[0]');
   });
 
   it('a non-object body is named', () => {
-    expect(decodeError(() => decodeBatchDetail('nope')).field).toBe('(body)');
+    expect(decodeError(() => detail('nope')).field).toBe('(body)');
+  });
+
+  it('checks the recipients on first read only, maps a failure once and gives it to every reader', () => {
+    const fail = vi.fn((error: SyntaxError | DecodeError) => new Error(`unreadable: ${error.message}`));
+    const load = vi.fn(() => [recipient(), 'x']);
+    const decoded = decodeBatchDetail(batch(), fail, load);
+    expect(decoded.batch.id).toBe(batch().id);
+    expect(decoded.recipients.settled).toBe(false);
+    expect(load).not.toHaveBeenCalled();
+    expect(() => decoded.recipients.get()).toThrow(/unreadable: .*recipients\[1\]/);
+    expect(() => decoded.recipients.get()).toThrow(/unreadable/);
+    expect(decoded.recipients.settled).toBe(true);
+    expect(load).toHaveBeenCalledTimes(1);
+    expect(fail).toHaveBeenCalledTimes(1);
+  });
+
+  it('a body that is not JSON where the recipients are is mapped the same way', () => {
+    const fail = vi.fn((error: SyntaxError | DecodeError) => error);
+    const decoded = decodeBatchDetail(batch(), fail, () => JSON.parse('[{'));
+    expect(() => decoded.recipients.get()).toThrow(SyntaxError);
+    expect(fail).toHaveBeenCalledTimes(1);
   });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeUtf8, parseJsonBytes } from '../../src/upstream/json-bytes.js';
+import { ELEMENTWISE_BYTES, decodeUtf8, parseJsonBytes, parseJsonDeferringLast } from '../../src/upstream/json-bytes.js';
 
 const utf8 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'utf8'));
 
@@ -81,5 +81,81 @@ describe('parseJsonBytes', () => {
   it('decodeUtf8 drops a BOM', () => {
     expect(decodeUtf8(utf8('\uFEFFab'))).toBe('ab');
     expect(decodeUtf8(utf8('a\uFEFF'))).toBe('a\uFEFF');
+  });
+});
+
+/** The deferred parse, put back together: the head plus the recipients, or the SyntaxError it gives. */
+function deferred(bytes: Uint8Array): { split: boolean; ok: true; value: unknown } | { split: boolean; ok: false } {
+  const parsed = parseJsonDeferringLast(bytes, 'recipients');
+  if (parsed === undefined) return { split: false, ...reference(bytes) };
+  try {
+    return { split: true, ok: true, value: { ...parsed.head, recipients: parsed.rest() } };
+  } catch (error) {
+    expect(error).toBeInstanceOf(SyntaxError);
+    return { split: true, ok: false };
+  }
+}
+
+describe('parseJsonDeferringLast', () => {
+  it('splits a body whose last member is the array, and parses the array only when asked', () => {
+    const body = ' {"id":"b–1","n":{"recipients":"x"},"recipients" : [ {"id":"r1","s":"]}"} , 2 ] } \n';
+    const parsed = parseJsonDeferringLast(utf8(body), 'recipients');
+    expect(parsed?.head).toStrictEqual({ id: 'b–1', n: { recipients: 'x' } });
+    expect(parsed?.rest()).toStrictEqual([{ id: 'r1', s: ']}' }, 2]);
+    expect(parseJsonDeferringLast(utf8('\uFEFF{"recipients":[]}'), 'recipients')?.head).toStrictEqual({});
+  });
+
+  it('does not split when the array is not the last member, is nested, or the match is inside a string', () => {
+    for (const body of [
+      '{"recipients":[1],"z":null}', '{"a":{"recipients":[1]}}', '{"a":{"b":1,"recipients":[1]},"c":[2]}',
+      '{"a":"say \\"recipients\\":[","b":[1]}', '{"recipients":{"a":[1]}}', '{"recipi\\u0065nts":[1]}', '[]', '',
+    ]) {
+      expect(parseJsonDeferringLast(utf8(body), 'recipients'), body).toBeUndefined();
+      same(utf8(body));
+    }
+  });
+
+  it('a broken array is found when read, with the SyntaxError JSON.parse gives', () => {
+    const parsed = parseJsonDeferringLast(utf8('{"id":"b","recipients":[{"id":"r1"},{]}'), 'recipients');
+    expect(parsed?.head).toStrictEqual({ id: 'b' });
+    expect(() => parsed?.rest()).toThrow(SyntaxError);
+  });
+
+  it('reads the array right when it does not parse alone but the body does (a duplicate key)', () => {
+    const parsed = parseJsonDeferringLast(utf8('{"recipients":[1],"recipients":[2,3]}'), 'recipients');
+    expect(parsed?.rest()).toStrictEqual([2, 3]);
+  });
+
+  it('parses an array over the element-wise threshold element by element, to the same value', () => {
+    const items = Array.from({ length: 6_000 }, (_, i) => ({ id: `r${i}`, note: 'x'.repeat(200) }));
+    const text = JSON.stringify({ id: 'b', recipients: items });
+    expect(text.length).toBeGreaterThan(ELEMENTWISE_BYTES);
+    expect(parseJsonDeferringLast(utf8(text), 'recipients')?.rest()).toStrictEqual(items);
+  });
+
+  it('agrees with JSON.parse on generated documents ending with the array', () => {
+    const doc = fc.record({ recipients: fc.array(fc.jsonValue(), { maxLength: 8 }), head: fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 4 }) })
+      .filter(({ head }) => !Object.hasOwn(head, 'recipients'))
+      .map(({ recipients, head }) => JSON.stringify({ ...head, recipients }, null, Math.random() < 0.5 ? 0 : 2));
+    fc.assert(fc.property(doc, (text) => {
+      const actual = deferred(utf8(text));
+      expect(actual.split).toBe(true);
+      const expected = reference(utf8(text));
+      expect(actual).toStrictEqual({ split: true, ...expected });
+    }), { numRuns: 300 });
+  });
+
+  it('never accepts a damaged document JSON.parse refuses, and reads the valid ones alike', () => {
+    const base = JSON.stringify({ id: 'b', n: { recipients: [0] }, recipients: [{ id: 'r', s: 'a"b\\c ]}', d: { x: [1, 2] } }, 2, 'z'] });
+    const damaged = fc.tuple(fc.nat({ max: base.length - 1 }), fc.nat({ max: 3 }), fc.constantFrom('', ',', ']', '}', '"', '[', '{', ' ', '\\', 'x', '1'))
+      .map(([at, cut, insert]) => base.slice(0, at) + insert + base.slice(at + cut));
+    fc.assert(fc.property(damaged, (text) => {
+      const expected = reference(utf8(text));
+      const actual = deferred(utf8(text));
+      expect(actual.ok).toBe(expected.ok);
+      if (actual.ok && expected.ok && Object.keys(expected.value as object).at(-1) === 'recipients') {
+        expect(actual.value).toStrictEqual(expected.value);
+      }
+    }), { numRuns: 2000 });
   });
 });

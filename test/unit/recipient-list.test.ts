@@ -1,15 +1,17 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { RecipientStatus, UnknownEnumReporter } from '../../src/model/enums.js';
-import { RecipientList, statusFilterKey } from '../../src/model/recipient-list.js';
+import { RecipientList, statusFilterKey, type RecipientSource } from '../../src/model/recipient-list.js';
 import type { WireRecipient } from '../../src/upstream/types.js';
 
 function wire(id: string, status: string, extra: Partial<WireRecipient> = {}): WireRecipient {
   return { id, status, created_at_unix: 1_700_000_000, updated_at_unix: 1_700_000_060, conversation_id: null, ...extra };
 }
 
+const source = (recipients: WireRecipient[]): RecipientSource => ({ get: () => recipients });
+
 const STATUSES = ['completed', 'failed', 'completed', 'pending', 'mystery', 'completed', 'voicemail', 'mystery', 'failed', 'in_progress'];
 const list = (report: UnknownEnumReporter = () => undefined): RecipientList =>
-  new RecipientList('btcal_1', STATUSES.map((status, i) => wire(`r${i}`, status)), report);
+  new RecipientList('btcal_1', source(STATUSES.map((status, i) => wire(`r${i}`, status))), report);
 
 describe('statusFilterKey', () => {
   it('is * without a filter', () => {
@@ -31,6 +33,9 @@ describe('RecipientList', () => {
   it('reports each unknown status and maps it to UNKNOWN', () => {
     const report = vi.fn<UnknownEnumReporter>();
     const recipients = list(report);
+    // Nothing is read before a query asks.
+    expect(report).not.toHaveBeenCalled();
+    expect(recipients.size).toBe(10);
     expect(report).toHaveBeenCalledTimes(2);
     expect(report).toHaveBeenCalledWith('BatchCallRecipientStatus', 'mystery');
     expect(recipients.slice(['UNKNOWN'], 0, 10).map((r) => r.recipientId)).toEqual(['r4', 'r7']);
@@ -94,7 +99,7 @@ describe('RecipientList', () => {
 
   it('maps a recipient\'s fields', () => {
     const report = vi.fn<UnknownEnumReporter>();
-    const recipients = new RecipientList('btcal_9', [
+    const recipients = new RecipientList('btcal_9', source([
       wire('rcp_1', 'completed', {
         phone_number: '+15550001',
         conversation_id: 'conv_1',
@@ -107,7 +112,7 @@ describe('RecipientList', () => {
         },
       }),
       wire('rcp_2', 'pending', { phone_number: null, whatsapp_user_id: 'wa_1', conversation_initiation_client_data: null }),
-    ], report);
+    ]), report);
     const [first, second] = recipients.slice(null, 0, 2);
     expect(first).toMatchObject({
       batchId: 'btcal_9', recipientId: 'rcp_1', phoneNumber: '+15550001', whatsappUserId: null, status: 'COMPLETED',
@@ -125,11 +130,24 @@ describe('RecipientList', () => {
   });
 
   it('an empty list is empty for every filter', () => {
-    const recipients = new RecipientList('b', [], () => undefined);
+    const recipients = new RecipientList('b', source([]), () => undefined);
     expect(recipients.size).toBe(0);
     expect(recipients.count(null)).toBe(0);
     expect(recipients.count(['COMPLETED'])).toBe(0);
     expect(recipients.slice(null, 0, 20)).toEqual([]);
     expect(recipients.slice(['COMPLETED'], 0, 20)).toEqual([]);
+  });
+
+  it('reads its source once, on first use, and passes its failure on to every reader', () => {
+    const get = vi.fn(() => [wire('r1', 'completed')]);
+    const recipients = new RecipientList('b', { get }, () => undefined);
+    expect(get).not.toHaveBeenCalled();
+    expect(recipients.count(['COMPLETED'])).toBe(1);
+    expect(recipients.slice(null, 0, 5)).toHaveLength(1);
+    expect(get).toHaveBeenCalledTimes(1);
+
+    const broken = new RecipientList('b', { get: () => { throw new RangeError('unreadable'); } }, () => undefined);
+    expect(() => broken.size).toThrow('unreadable');
+    expect(() => broken.find('r1')).toThrow('unreadable');
   });
 });
