@@ -22,6 +22,7 @@
  *      (pass-through, uncached, cached), a list page, a list page + recipients of 5 batches.
  *   3. the 50 000-recipient batch on the cached gateway: recipients(first: 100) paged with `after`,
  *      the first page then BENCH_PAGES more; RSS before/after; decodes
+ *      (and gateway_upstream_responses_decoded_total{route="recipients"}: recipient arrays parsed)
  *      (gateway_upstream_responses_decoded_total{route="detail"}) and upstream detail calls.
  *   4. resident memory (VmRSS) of every process after each phase.
  *
@@ -641,6 +642,7 @@ async function main(): Promise<void> {
     /** 3 s after the walk, idle (informational: no GC is forced). */
     rssLater: number | undefined;
     decodes: number;
+    recipientDecodes: number;
     detailCalls: number;
     metricDetailCalls: number;
     recipientsSeen: number;
@@ -710,6 +712,9 @@ async function main(): Promise<void> {
       decodes:
         metricSum(metricsAfter, 'gateway_upstream_responses_decoded_total', { route: 'detail' }) -
         metricSum(metricsBefore, 'gateway_upstream_responses_decoded_total', { route: 'detail' }),
+      recipientDecodes:
+        metricSum(metricsAfter, 'gateway_upstream_responses_decoded_total', { route: 'recipients' }) -
+        metricSum(metricsBefore, 'gateway_upstream_responses_decoded_total', { route: 'recipients' }),
       detailCalls,
       metricDetailCalls:
         metricSum(metricsAfter, 'gateway_upstream_calls_total', { route: 'detail' }) - metricSum(metricsBefore, 'gateway_upstream_calls_total', { route: 'detail' }),
@@ -827,6 +832,8 @@ async function main(): Promise<void> {
     row('    RSS growth', { cached: growth === undefined ? 'n/a' : `${growth >= 0 ? '+' : ''}${growth.toFixed(0)} MB` }, '≤ 100 MB',
       verdict('50k: RSS growth ≤ 100 MB', growth === undefined ? undefined : growth <= 100));
     row('    detail decodes during the walk', { cached: String(walk.decodes) }, '1', verdict('50k: decoded once', walk.decodes === 1));
+    row('    recipient arrays parsed during the walk', { cached: String(walk.recipientDecodes) }, '1',
+      verdict('50k: recipients parsed once', walk.recipientDecodes === 1));
     row('    upstream detail calls during the walk', { cached: `${walk.detailCalls}${walk.metricDetailCalls !== walk.detailCalls ? ` [metrics ${walk.metricDetailCalls}]` : ''}` }, '1',
       verdict('50k: one upstream detail call', walk.detailCalls === 1));
   } else {

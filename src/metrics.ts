@@ -29,7 +29,7 @@ export class Metrics {
     });
     this.decoded = new Counter({
       name: 'gateway_upstream_responses_decoded_total',
-      help: 'Upstream response bodies parsed and decoded, by route.',
+      help: 'Upstream response bodies parsed and decoded, by route; route="recipients": a detail\'s recipients, read when first needed.',
       labelNames: ['route'],
       registers: [this.registry],
     });

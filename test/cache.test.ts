@@ -127,6 +127,9 @@ const DETAIL_CANCELLED = 'gateway_upstream_calls_total{route="detail",outcome="C
 
 // ---------------------------------------------------------------------------------------------
 
+const decoded = 'gateway_upstream_responses_decoded_total{route="detail"}';
+const recipientsDecoded = 'gateway_upstream_responses_decoded_total{route="recipients"}';
+
 describe('with the cache on: TTLs by kind of data', () => {
   const ACTIVE_TTL = 1_000;
   const LIST_TTL = 1_000;
@@ -245,7 +248,6 @@ describe('with the cache on: TTLs by kind of data', () => {
     const expected = store.getBatch(id)?.recipients.map((r) => r.id) ?? [];
     expect(expected).toHaveLength(30);
     const before = await rig.metrics();
-    const decoded = 'gateway_upstream_responses_decoded_total{route="detail"}';
 
     const seen: string[] = [];
     let after: string | null = null;
@@ -271,7 +273,27 @@ describe('with the cache on: TTLs by kind of data', () => {
     expect(rig.calls('detail', id)).toBe(1);
     const metrics = await rig.metrics();
     expect(metrics.get(decoded) - before.get(decoded)).toBe(1);
+    expect(metrics.get(recipientsDecoded) - before.get(recipientsDecoded)).toBe(1);
     expect(metrics.get('gateway_cache_hits_total') - before.get('gateway_cache_hits_total')).toBe(4);
+  });
+
+  it('reads a batch\'s recipients only when a query selects them, once per fetch', async () => {
+    const id = rig.simulator.store.addBatch({ status: 'completed', recipients: 12 });
+    const before = await rig.metrics();
+    const fields = await rig.gql<{ batchCall: { batchId: string } }>('query($id: ID!) { batchCall(id: $id) { batchId name status } }', { id });
+    expect(fields.data?.batchCall.batchId).toBe(id);
+    const fieldsOnly = await rig.metrics();
+    expect(fieldsOnly.get(decoded) - before.get(decoded)).toBe(1);
+    expect(fieldsOnly.get(recipientsDecoded) - before.get(recipientsDecoded)).toBe(0);
+    for (let i = 0; i < 2; i += 1) {
+      const body = await rig.gql<{ batchCall: { recipients: { totalCount: number } } }>(
+        'query($id: ID!) { batchCall(id: $id) { recipients(first: 1) { totalCount } } }', { id });
+      expect(body.data?.batchCall.recipients.totalCount).toBe(12);
+    }
+    const after = await rig.metrics();
+    expect(after.get(decoded) - before.get(decoded)).toBe(1);
+    expect(after.get(recipientsDecoded) - before.get(recipientsDecoded)).toBe(1);
+    expect(rig.calls('detail', id)).toBe(1);
   });
 
   it('counts the cache in response bytes (UTF-8), as the simulator sent them', async () => {

@@ -39,9 +39,9 @@ export interface UpstreamClientOptions {
   /** Cross-request cache of upstream responses; absent = off. */
   cache?: { maxBytes: number; ttls: CacheTtls } | undefined;
   logger: Logger;
-  /** Observers for metrics: each attempt's outcome, each decoded body. */
+  /** Observers for metrics: each attempt's outcome, each decoded body (and each detail's recipients, read apart). */
   onCall?: (route: Route, outcome: string) => void;
-  onDecode?: (route: Route) => void;
+  onDecode?: (what: Route | 'recipients') => void;
   backoff?: BackoffOptions;
   /** Largest response body accepted, in bytes. Default 256 MiB (a 50 000-recipient batch is ~30 MiB). */
   maxResponseBytes?: number;
@@ -134,7 +134,7 @@ export class UpstreamClient {
   readonly #inFlight = new Map<string, Flight<unknown>>();
   readonly #options: Required<Omit<UpstreamClientOptions, 'apiKey' | 'circuit' | 'cache' | 'onCall' | 'onDecode'>>;
   readonly #onCall: (route: Route, outcome: string) => void;
-  readonly #onDecode: (route: Route) => void;
+  readonly #onDecode: (what: Route | 'recipients') => void;
 
   constructor(options: UpstreamClientOptions) {
     this.#apiKey = options.apiKey;
@@ -196,7 +196,12 @@ export class UpstreamClient {
         this.#cache?.store.delete(this.#cacheKey(path));
         return this.#invalid(error, 'detail');
       };
-      const value = this.#decode(() => decodeBatchDetail(body, fail, rest), 'detail');
+      const load = rest ?? ((): unknown => (typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['recipients'] : undefined));
+      const counted = (): unknown => {
+        this.#onDecode('recipients');
+        return load();
+      };
+      const value = this.#decode(() => decodeBatchDetail(body, fail, counted), 'detail');
       return { value, bytes, ttlMs: this.#cache === undefined ? 0 : detailTtl(String(value.batch.status), this.#cache.ttls) };
     });
   }

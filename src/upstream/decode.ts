@@ -130,15 +130,14 @@ export interface DecodedBatchDetail {
 }
 
 /**
- * A detail response. `body` is the whole parsed body, or (with `rest`) the body without its
- * recipients, which `rest` parses when they are first read.
+ * A detail response: `body` is the parsed body, or the body without its recipients; `recipients`
+ * gives them (reading the body's own, or parsing them then) when they are first read.
  */
 export function decodeBatchDetail(
   body: unknown,
   fail: (error: SyntaxError | DecodeError) => Error,
-  rest?: () => unknown,
+  recipients: () => unknown = () => (isObject(body) ? body['recipients'] : undefined),
 ): DecodedBatchDetail {
   checkBatch(body, '(body)');
-  const load = rest ?? ((): unknown => (body as unknown as Json)['recipients']);
-  return { batch: body, recipients: new LazyRecipients(load, fail) };
+  return { batch: body, recipients: new LazyRecipients(recipients, fail) };
 }
