@@ -4,6 +4,7 @@ import { createYoga, useReadinessCheck, type MaskError, type YogaServerInstance 
 import type { Config } from './config.js';
 import { createContext, createUnknownEnumReporter, type Context } from './context.js';
 import type { UnknownEnumReporter } from './model/enums.js';
+import type { Services } from './services.js';
 import type { Logger } from './logger.js';
 import { isExpectedError, maskError } from './schema/errors.js';
 import type { Identity } from './security/auth.js';
@@ -22,6 +23,7 @@ export interface AppDependencies {
   /** Shared with the fast path, so both count against the same rate limits. */
   gatekeeper?: Gatekeeper;
   reportUnknownEnum?: UnknownEnumReporter;
+  services: Services;
 }
 
 /**
@@ -102,6 +104,7 @@ export function createApp(deps: AppDependencies): App {
         call: { signal: request.signal, deadline: Date.now() + config.operationTimeoutMs },
         budget: new UpstreamBudget(security.limits.upstreamCalls),
         identity: requestIdentity.get(request) ?? ANONYMOUS,
+        services: deps.services,
       }),
     graphqlEndpoint: GRAPHQL_ENDPOINT,
     // No CORS headers unless origins are configured: browsers then refuse cross-origin calls.

@@ -88,6 +88,28 @@ export interface SecurityConfig {
   readonly persistedOperations: { readonly operations: ReadonlyMap<string, string>; readonly allowArbitrary: boolean } | undefined;
 }
 
+/** Dashboards' aggregates and filters: how far they may read the upstream list. */
+export interface AggregatesConfig {
+  /** Upstream list pages one filtered `batchCalls` (or `Agent.batchCalls`) field may read. Default 10. */
+  readonly filterPageBudget: number;
+  /** Upstream list pages one `batchCallsSummary` may read. Default 20. */
+  readonly summaryPageBudget: number;
+  /** How long a summary is reused for identical arguments; 0 = not cached. Default 10 000 ms. */
+  readonly summaryTtlMs: number;
+}
+
+/** `batchCallUpdated` subscriptions: one shared upstream poll per watched batch. */
+export interface LiveConfig {
+  /** Time between two polls of a watched batch. Default 2 000 ms. */
+  readonly pollIntervalMs: number;
+  /** Longest wait between polls while the upstream fails (the interval doubles per failure). Default 60 000 ms. */
+  readonly maxBackoffMs: number;
+  /** Distinct batches watched at once, across all clients. Default 100. */
+  readonly maxBatches: number;
+  /** Open subscriptions at once, across all clients. Default 1 000. */
+  readonly maxSubscriptions: number;
+}
+
 export interface Config {
   readonly port: number;
   readonly host: string;
@@ -106,6 +128,8 @@ export interface Config {
   readonly shutdownGraceMs: number;
   /** Time budget of one GraphQL operation, upstream retries included. Default 15 000 ms. */
   readonly operationTimeoutMs: number;
+  readonly aggregates: AggregatesConfig;
+  readonly live: LiveConfig;
 }
 
 export class ConfigError extends Error {
@@ -202,9 +226,23 @@ export function loadConfig(env: Env): Config {
     fastPath: bool('GATEWAY_FAST_PATH', true),
     shutdownGraceMs: int('SHUTDOWN_GRACE_MS', 20_000, 0, 600_000),
     operationTimeoutMs: int('OPERATION_TIMEOUT_MS', 15_000, 100, 600_000),
+    aggregates: {
+      filterPageBudget: int('FILTER_PAGE_BUDGET', 10, 1, 1_000),
+      summaryPageBudget: int('SUMMARY_PAGE_BUDGET', 20, 1, 1_000),
+      summaryTtlMs: int('SUMMARY_CACHE_TTL_MS', 10_000, 0, 3_600_000),
+    },
+    live: {
+      pollIntervalMs: int('LIVE_POLL_INTERVAL_MS', 2_000, 10, 3_600_000),
+      maxBackoffMs: int('LIVE_POLL_MAX_BACKOFF_MS', 60_000, 10, 3_600_000),
+      maxBatches: int('LIVE_MAX_BATCHES', 100, 1, 100_000),
+      maxSubscriptions: int('LIVE_MAX_SUBSCRIPTIONS', 1_000, 1, 1_000_000),
+    },
   };
   if (config.upstream.circuit.maxOpenMs < config.upstream.circuit.openMs) {
     problems.push('CIRCUIT_MAX_OPEN_MS must be at least CIRCUIT_OPEN_MS');
+  }
+  if (config.live.maxBackoffMs < config.live.pollIntervalMs) {
+    problems.push('LIVE_POLL_MAX_BACKOFF_MS must be at least LIVE_POLL_INTERVAL_MS');
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

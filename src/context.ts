@@ -5,6 +5,7 @@ import type { UnknownEnumReporter } from './model/enums.js';
 import type { UpstreamPage } from './pagination/upstream-window.js';
 import type { Identity } from './security/auth.js';
 import type { UpstreamBudget } from './security/budget.js';
+import type { Services } from './services.js';
 import type { CallOptions, UpstreamClient } from './upstream/client.js';
 
 export interface BatchPageKey {
@@ -30,6 +31,8 @@ export interface Context {
   readonly identity: Identity;
   /** Upstream list pages, one call per distinct (limit, last_doc, agent_id) in an operation. */
   readonly batchPages: DataLoader<BatchPageKey, UpstreamPage<BatchCall>, string>;
+  /** Shared by every request: scan budgets, summaries, live watch. */
+  readonly services: Services;
 }
 
 export interface ContextDependencies {
@@ -39,9 +42,10 @@ export interface ContextDependencies {
   call: CallOptions;
   budget: UpstreamBudget;
   identity: Identity;
+  services: Services;
 }
 
-export function createContext({ upstream, logger, reportUnknownEnum, call, budget, identity }: ContextDependencies): Context {
+export function createContext({ upstream, logger, reportUnknownEnum, call, budget, identity, services }: ContextDependencies): Context {
   const fetchPage = async ({ limit, lastDoc, agentId }: BatchPageKey): Promise<UpstreamPage<BatchCall>> => {
     budget.spend();
     const page = await upstream.listBatches({ limit, lastDoc: lastDoc ?? undefined, agentId: agentId ?? undefined }, call);
@@ -58,6 +62,7 @@ export function createContext({ upstream, logger, reportUnknownEnum, call, budge
     call,
     budget,
     identity,
+    services,
     batchPages: new DataLoader((keys) => Promise.all(keys.map((key) => fetchPage(key).catch(asError))), {
       cacheKeyFn: ({ limit, lastDoc, agentId }) => JSON.stringify([limit, lastDoc, agentId]),
     }),

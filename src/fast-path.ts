@@ -25,6 +25,7 @@ import type { UnknownEnumReporter } from './model/enums.js';
 import { UpstreamBudget } from './security/budget.js';
 import { validationRules, type Gatekeeper } from './security/plugins.js';
 import { estimateUpstreamCalls } from './security/upstream-cost.js';
+import type { Services } from './services.js';
 import type { UpstreamClient } from './upstream/client.js';
 
 /**
@@ -50,6 +51,7 @@ export interface FastPathDependencies {
   mask: MaskError;
   /** Called for each request the fast path answers itself. */
   onServed?: () => void;
+  services: Services;
 }
 
 /** Hands a request to yoga; `body` is the raw body when the fast path had already read it. */
@@ -67,7 +69,7 @@ const ACCEPTED_MEDIA = new Map([
 ]);
 
 export function createFastPath(deps: FastPathDependencies): (req: IncomingMessage, res: ServerResponse, fallback: Fallback) => void {
-  const { config, schema, upstream, logger, gatekeeper, reportUnknownEnum, mask } = deps;
+  const { config, schema, upstream, logger, gatekeeper, reportUnknownEnum, mask, services } = deps;
   const onServed = deps.onServed ?? (() => undefined);
   const security = config.security;
   const rules: ValidationRule[] = validationRules(security);
@@ -156,6 +158,7 @@ export function createFastPath(deps: FastPathDependencies): (req: IncomingMessag
         call: { signal: gone.signal, deadline: Date.now() + config.operationTimeoutMs },
         budget: new UpstreamBudget(security.limits.upstreamCalls),
         identity: admission.identity,
+        services,
       });
       const result = await compiled.query(undefined, context, params.variables ?? {});
       const payload = result.errors === undefined || result.errors.length === 0

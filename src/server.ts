@@ -12,6 +12,7 @@ import { Metrics } from './metrics.js';
 import { Secret } from './secret.js';
 import { startSimulator, type Simulator } from './simulator/server.js';
 import { UpstreamClient } from './upstream/client.js';
+import { createServices } from './services.js';
 
 export interface Gateway {
   /** e.g. http://127.0.0.1:4000 */
@@ -59,7 +60,8 @@ export async function startGateway({ config, logger }: GatewayOptions): Promise<
   metrics.observe(upstream);
   const gatekeeper = new Gatekeeper(config.security, logger);
   const reportUnknownEnum = createUnknownEnumReporter(logger);
-  const app = createApp({ config, upstream, logger, gatekeeper, reportUnknownEnum });
+  const services = createServices({ config, upstream, logger, reportUnknownEnum });
+  const app = createApp({ config, upstream, logger, gatekeeper, reportUnknownEnum, services });
   const toYoga: Fallback = (req, res, body) => {
     if (req.url !== '/health' && req.url !== '/ready') metrics.requests.inc({ path: 'yoga' });
     if (body === undefined) void app(req, res);
@@ -67,7 +69,7 @@ export async function startGateway({ config, logger }: GatewayOptions): Promise<
   };
   const fastPath = config.fastPath
     ? createFastPath({ config, schema, upstream, logger, gatekeeper, reportUnknownEnum, mask: createErrorMasker(logger).mask,
-      onServed: () => metrics.requests.inc({ path: 'fast' }) })
+      onServed: () => metrics.requests.inc({ path: 'fast' }), services })
     : undefined;
   const maxBody = config.security.maxBodyBytes;
   const server = createServer((req, res) => {
@@ -103,11 +105,11 @@ export async function startGateway({ config, logger }: GatewayOptions): Promise<
     url,
     port: address.port,
     simulator,
-    close: (graceMs = 20_000) => (closing ??= shutdown(server, graceMs, async (remainingMs) => {
+    close: (graceMs = 20_000) => (closing ??= (services.live.close(), shutdown(server, graceMs, async (remainingMs) => {
       // Calls not tied to a client request (a readiness probe) get what is left of the grace period.
       await upstream.close(remainingMs);
       await simulator?.close();
-    })),
+    }))),
   };
 }
 

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../src/app.js';
+import { createServices } from '../src/services.js';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { Secret } from '../src/secret.js';
@@ -112,7 +113,8 @@ async function startFailingApp(mode: 'production' | 'development'): Promise<Stub
   upstream.listBatches = async () => {
     throw new TypeError(INTERNAL_DETAIL);
   };
-  const server: Server = createServer(createApp({ config, upstream, logger }));
+  const services = createServices({ config, upstream, logger, reportUnknownEnum: () => undefined });
+  const server: Server = createServer(createApp({ config, upstream, logger, services }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,

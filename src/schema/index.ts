@@ -5,6 +5,10 @@ import './batch-call-settings.js';
 import './batch-call.js';
 import './conversation-initiation.js';
 import './recipient.js';
+import './agent.js';
+import './recipient-stats.js';
+import './summary.js';
+import './subscription.js';
 
 builder.queryType({ description: 'Batch calls of the workspace, their recipients and pages.' });
 
