@@ -9,7 +9,7 @@
  * millisecond truncation (Date.now, libuv's timer base): a setTimeout of n ms may be observed as
  * n - 1 ms by performance.now(). It is far smaller than any wait the lower bounds check for.
  */
-import { createServer, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { FaultSpec } from '../src/simulator/faults.js';
@@ -59,12 +59,24 @@ function onlyError(response: GraphQLResponse<unknown>): GqlError {
 }
 
 /** A loopback port nothing listens on: bound, then released. */
+/**
+ * A loopback port nothing listens on. Below 1024, outside the ephemeral range every test server
+ * binds in, so no server started meanwhile (this file's or another worker's) can take it; checked
+ * with a connection attempt, which must be refused.
+ */
 async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  for (const port of [1, 9, 13, 17, 19]) {
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(false);
+      });
+      socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+    });
+    if (refused) return port;
+  }
+  throw new Error('no closed low port on 127.0.0.1');
 }
 
 async function ready(stack: Stack): Promise<{ status: number; body: unknown }> {
