@@ -54,6 +54,8 @@ describe('loadConfig defaults', () => {
       fastPath: true,
       shutdownGraceMs: 20_000,
       operationTimeoutMs: 15_000,
+      aggregates: { filterPageBudget: 10, summaryPageBudget: 20, summaryTtlMs: 10_000 },
+      live: { pollIntervalMs: 2_000, maxBackoffMs: 60_000, maxBatches: 100, maxSubscriptions: 1_000 },
     });
     expect(DEFAULT_BASE_URL).toBe('https://api.elevenlabs.io');
     expect(Object.isFrozen(config)).toBe(true);
@@ -108,6 +110,16 @@ describe('loadConfig defaults', () => {
     expect(loadConfig({ UPSTREAM_MAX_RETRIES: '10' }).upstream.maxRetries).toBe(10);
     expect(loadConfig({ SHUTDOWN_GRACE_MS: '0' }).shutdownGraceMs).toBe(0);
     expect(loadConfig({ SHUTDOWN_GRACE_MS: '600000' }).shutdownGraceMs).toBe(600_000);
+    expect(loadConfig({ FILTER_PAGE_BUDGET: '1', SUMMARY_PAGE_BUDGET: '1000' }).aggregates).toMatchObject({ filterPageBudget: 1, summaryPageBudget: 1000 });
+    expect(loadConfig({ SUMMARY_CACHE_TTL_MS: '0' }).aggregates.summaryTtlMs).toBe(0);
+    expect(loadConfig({ LIVE_POLL_INTERVAL_MS: '10', LIVE_POLL_MAX_BACKOFF_MS: '10' }).live).toMatchObject({ pollIntervalMs: 10, maxBackoffMs: 10 });
+  });
+
+  it('refuses aggregate and live settings out of bounds, naming each', () => {
+    const error = configError({ FILTER_PAGE_BUDGET: '0', SUMMARY_PAGE_BUDGET: 'x', LIVE_MAX_BATCHES: '0', LIVE_POLL_INTERVAL_MS: '5' });
+    expect(error.problems.map((p) => p.split(' ')[0])).toEqual(['FILTER_PAGE_BUDGET', 'SUMMARY_PAGE_BUDGET', 'LIVE_POLL_INTERVAL_MS', 'LIVE_MAX_BATCHES']);
+    expect(configError({ LIVE_POLL_INTERVAL_MS: '5000', LIVE_POLL_MAX_BACKOFF_MS: '1000' }).problems)
+      .toEqual(['LIVE_POLL_MAX_BACKOFF_MS must be at least LIVE_POLL_INTERVAL_MS']);
   });
 });
 
