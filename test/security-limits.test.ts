@@ -14,18 +14,20 @@ let stack: Stack; // default limits: depth 12, aliases 15, tokens 2000, directiv
 let shallow: Stack; // QUERY_MAX_DEPTH=6
 let cheap: Stack; // QUERY_MAX_COST=30
 let narrow: Stack; // QUERY_MAX_UPSTREAM_CALLS=5
+let scanning: Stack; // QUERY_MAX_UPSTREAM_CALLS=5, FILTER_PAGE_BUDGET=2
 let all: Stack[] = [];
 
 beforeAll(async () => {
   // A still clock: pages must not shift between the requests a test compares.
   const clock = (): ManualClock => new ManualClock(Date.now());
-  [stack, shallow, cheap, narrow] = await Promise.all([
+  [stack, shallow, cheap, narrow, scanning] = await Promise.all([
     startStack({ clock: clock() }),
     startStack({ clock: clock(), env: { QUERY_MAX_DEPTH: '6' } }),
     startStack({ clock: clock(), env: { QUERY_MAX_COST: '30' } }),
     startStack({ clock: clock(), env: { QUERY_MAX_UPSTREAM_CALLS: '5' } }),
+    startStack({ clock: clock(), env: { QUERY_MAX_UPSTREAM_CALLS: '5', FILTER_PAGE_BUDGET: '2' } }),
   ]);
-  all = [stack, shallow, cheap, narrow];
+  all = [stack, shallow, cheap, narrow, scanning];
 });
 afterAll(async () => {
   await Promise.all(all.map((s) => s.close()));
@@ -34,6 +36,8 @@ beforeEach(() => {
   for (const s of all) s.resetCalls();
 });
 
+/** The gateway's defaults (FILTER_PAGE_BUDGET, SUMMARY_PAGE_BUDGET), which these stacks run with. */
+const BUDGETS = { filterPageBudget: 10, summaryPageBudget: 20 } as const;
 const gid = (type: string, id: string): string => Buffer.from(`${type}:${id}`, 'utf8').toString('base64url');
 const ids = (s: Stack, n: number): string[] => {
   const out = s.simulator.store.batchIds().slice(0, n);
@@ -332,7 +336,7 @@ describe('the run-time budget', () => {
     // From 60 items into the first upstream page, 49 batches span two list pages: 2 + 49 = 51.
     const after = await cursorAt(60);
     const query = `query($after: String) { batchCalls(first: 49, after: $after) { ${RECIPIENTS} } }`;
-    expect(estimateUpstreamCalls(parse(query), null, { after })).toBe(51);
+    expect(estimateUpstreamCalls(parse(query), null, { after }, BUDGETS)).toBe(51);
     expectRefused(stack, await stack.gql(query, { after }), /up to 51 upstream calls; the limit is 50/);
     // 40 from the same cursor stays within one page after it: 2 + 40 = 42 calls, served.
     const served = await stack.gql(`query($after: String) { batchCalls(first: 40, after: $after) { ${RECIPIENTS} } }`, { after });
@@ -342,7 +346,7 @@ describe('the run-time budget', () => {
 
   it('counts a `first` that comes from a variable default, and refuses it before running', async () => {
     const query = `query($first: Int = 60) { batchCalls(first: $first) { ${RECIPIENTS} } }`;
-    expect(estimateUpstreamCalls(parse(query), null, {})).toBe(61);
+    expect(estimateUpstreamCalls(parse(query), null, {}, BUDGETS)).toBe(61);
     expectRefused(stack, await stack.gql(query, {}), /up to 61 upstream calls; the limit is 50/);
   });
 
@@ -356,7 +360,7 @@ describe('the run-time budget', () => {
     });
     narrow.resetCalls();
     const query = `{ batchCalls(first: 4) { ${RECIPIENTS} } }`;
-    expect(estimateUpstreamCalls(parse(query), null, null)).toBe(5);
+    expect(estimateUpstreamCalls(parse(query), null, null, BUDGETS)).toBe(5);
     const response = await narrow.gql<{ batchCalls: { edges: Array<{ node: { recipients: { totalCount: number } | null } }> } }>(query);
     // 2 list calls + 3 detail calls = the budget of 5; the fourth detail is not called.
     expect(narrow.calls('list')).toHaveLength(2);
@@ -388,12 +392,103 @@ describe('the run-time budget', () => {
     ];
     for (const { query, variables, actual } of cases) {
       stack.resetCalls();
-      const estimate = estimateUpstreamCalls(parse(query), null, variables ?? null);
+      const estimate = estimateUpstreamCalls(parse(query), null, variables ?? null, BUDGETS);
       const response = await stack.gql(query, variables);
       expect(response.status, query).toBe(200);
       expect(codes(response).includes('QUERY_TOO_COMPLEX'), query).toBe(false);
       expect(stack.calls(), query).toHaveLength(actual);
       expect(actual, query).toBeLessThanOrEqual(estimate);
+    }
+  });
+});
+
+describe('filters, agents and nested lists', () => {
+  const FILTERED = (first: number): string =>
+    `{ batchCalls(first: ${first}, filter: { status: [COMPLETED, FAILED] }) { ${RECIPIENTS} } }`;
+
+  it('refuses a filtered list whose page budget plus details is over the limit, before any upstream call', async () => {
+    // FILTER_PAGE_BUDGET (10) list calls + 41 details.
+    expectRefused(stack, await stack.gql(FILTERED(41)), /^This operation would need up to 51 upstream calls; the limit is 50$/);
+    const served = await stack.gql(FILTERED(40));
+    expectServed(served);
+    expect(stack.calls().length).toBeLessThanOrEqual(50);
+    expect(stack.calls('detail')).toHaveLength(40);
+  });
+
+  it('takes the page budget from FILTER_PAGE_BUDGET', async () => {
+    // 2 list calls + 3 details = 5, at the limit; one batch more is refused.
+    const served = await scanning.gql(FILTERED(3));
+    expectServed(served);
+    expect(scanning.calls().length).toBeLessThanOrEqual(5);
+    scanning.resetCalls();
+    expectRefused(scanning, await scanning.gql(FILTERED(4)), /^This operation would need up to 6 upstream calls; the limit is 5$/);
+    // With the default budget of 10, no filtered list fits a limit of 5.
+    expectRefused(narrow, await narrow.gql('{ batchCalls(first: 1, filter: { nameContains: "a" }) { edges { cursor } } }'), /up to 10 upstream calls; the limit is 5/);
+  });
+
+  it('refuses an over-budget nested query (an agent\'s list under each batch) with no upstream call', async () => {
+    const nested = '{ batchCalls(first: 5) { edges { node { agent { batchCalls(first: 10, filter: { status: [COMPLETED] }) { edges { cursor } } } } } } }';
+    // 1 list + 5 batches x 10 pages of their agent's filtered list.
+    expectRefused(stack, await stack.gql(nested), /^This operation would need up to 51 upstream calls; the limit is 50$/);
+    const [id = ''] = ids(narrow, 1);
+    const single = (first: number): string =>
+      `{ batchCall(id: "${id}") { agent { batchCalls(first: ${first}) { edges { node { recipientStats { total } } } } } } }`;
+    expectRefused(narrow, await narrow.gql(single(4)), /^This operation would need up to 6 upstream calls; the limit is 5$/);
+    expectServed(await narrow.gql(single(3)));
+    // The batch's detail, its agent's list, and the details of that list's 3 batches (the batch itself among them, fetched once).
+    expect(narrow.calls('list')).toHaveLength(1);
+    expect(narrow.calls().length).toBeLessThanOrEqual(5);
+  });
+
+  it('prices an Agent global ID in node as one list call', async () => {
+    const agentId = narrow.simulator.store.agents()[0]?.id ?? '';
+    const query = `query($id: ID!) { node(id: $id) { ... on Agent { name batchCalls(first: 3) { ${RECIPIENTS} } } } }`;
+    expect(estimateUpstreamCalls(parse(query), null, { id: gid('Agent', agentId) }, BUDGETS)).toBe(1 + 1 + 3);
+    expectServed(await narrow.gql(query, { id: gid('Agent', agentId) }));
+    expect(narrow.calls()).toHaveLength(5);
+    narrow.resetCalls();
+    const many = `query($ids: [ID!]!) { nodes(ids: $ids) { ... on Agent { batchCalls(first: 1) { ${RECIPIENTS} } } } }`;
+    const agents = narrow.simulator.store.agents().slice(0, 2).map((a) => gid('Agent', a.id));
+    expectRefused(narrow, await narrow.gql(many, { ids: agents }), /up to 6 upstream calls; the limit is 5/);
+  });
+
+  it('refuses a subscription whose every event would be over the limit, before anything is polled', async () => {
+    const [id = ''] = ids(stack, 1);
+    const query = `subscription { batchCallUpdated(id: "${id}") { agent { batchCalls(first: 100, filter: { status: [FAILED] }) { edges { node { recipients { totalCount } } } } } } }`;
+    const response = await fetch(`${stack.gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query }),
+      signal: AbortSignal.timeout(5_000),
+    });
+    // The refusal is the stream's only event: read it to its end.
+    const text = await response.text();
+    expect(text).toContain('This operation would need up to 110 upstream calls; the limit is 50');
+    expect(text).toContain('"code":"QUERY_TOO_COMPLEX"');
+    expect(text).toContain('event: complete');
+    expect(stack.calls()).toEqual([]);
+  });
+
+  it('agrees with the estimate: actual calls never exceed it', async () => {
+    const agentId = stack.simulator.store.agents()[0]?.id ?? '';
+    const [a = ''] = ids(stack, 1);
+    const cases: Array<{ query: string; variables?: Record<string, unknown> }> = [
+      { query: '{ batchCalls(first: 20, filter: { status: [CANCELLED] }) { edges { node { name } } scan { pagesRead } } }' },
+      { query: `{ batchCalls(first: 5, filter: { nameContains: "a" }) { ${RECIPIENTS} } }` },
+      { query: `{ batchCalls(first: 3, agentId: "${agentId}", filter: { status: [COMPLETED] }) { ${RECIPIENTS} } }` },
+      { query: '{ batchCalls(first: 4) { edges { node { agent { batchCalls(first: 2) { edges { node { recipients { totalCount } } } } } } } } }' },
+      { query: '{ batchCalls(first: 3) { edges { node { agent { batchCalls(first: 2, filter: { status: [FAILED] }) { edges { cursor } } } } } } }' },
+      { query: `{ batchCall(id: "${a}") { recipients { totalCount } agent { batchCalls(first: 3) { ${RECIPIENTS} } } } }` },
+      { query: 'query($id: ID!) { node(id: $id) { ... on Agent { batchCalls(first: 2, filter: { nameContains: "e" }) { edges { cursor } } } } }', variables: { id: gid('Agent', agentId) } },
+    ];
+    for (const { query, variables } of cases) {
+      stack.resetCalls();
+      const estimate = estimateUpstreamCalls(parse(query), null, variables ?? null, BUDGETS);
+      const response = await stack.gql(query, variables);
+      expect(response.status, query).toBe(200);
+      expect(response.body.errors, query).toBeUndefined();
+      expect(stack.calls().length, query).toBeGreaterThan(0);
+      expect(stack.calls().length, query).toBeLessThanOrEqual(estimate);
     }
   });
 });

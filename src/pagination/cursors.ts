@@ -15,6 +15,17 @@ export interface BatchCursor {
   agentId: string | null;
 }
 
+/**
+ * A position in the upstream's batch list while the gateway filters it: the same (page, skip) as
+ * BatchCursor, bound to the filter and agent it was read with by their fingerprint.
+ */
+export interface FilteredBatchCursor {
+  lastDoc: string | null;
+  skip: number;
+  /** `filterFingerprint(filter, agentId)` of the list the cursor belongs to. */
+  fingerprint: string;
+}
+
 /** A position within a batch's (optionally filtered) recipients. */
 export interface RecipientCursor {
   offset: number;
@@ -36,14 +47,45 @@ export function decodeBatchCursor(cursor: string, argument = 'after'): BatchCurs
   const parts = decode(cursor, argument);
   const [kind, lastDoc, skip, agentId] = parts;
   if (
-    parts.length !== 4 || kind !== 'b' ||
-    !(lastDoc === null || (typeof lastDoc === 'string' && lastDoc.length > 0 && lastDoc.length <= MAX_LAST_DOC_LENGTH)) ||
-    !(typeof skip === 'number' && Number.isInteger(skip) && skip >= 0 && skip <= 100) ||
+    parts.length !== 4 || kind !== 'b' || !isLastDoc(lastDoc) || !isSkip(skip) ||
     !(agentId === null || (typeof agentId === 'string' && agentId.length <= 128))
   ) {
     throw invalid(argument);
   }
   return { lastDoc, skip, agentId };
+}
+
+/** The cursor of a position in a filtered batch list. */
+export function encodeFilteredBatchCursor({ lastDoc, skip, fingerprint }: FilteredBatchCursor): string {
+  return encode(['f', lastDoc, skip, fingerprint]);
+}
+
+/** Decodes a filtered-list cursor; anything else (an unfiltered cursor too) is BAD_USER_INPUT naming `argument`. */
+export function decodeFilteredBatchCursor(cursor: string, argument = 'after'): FilteredBatchCursor {
+  const parts = decode(cursor, argument);
+  const [kind, lastDoc, skip, fingerprint] = parts;
+  if (
+    parts.length !== 4 || kind !== 'f' || !isLastDoc(lastDoc) || !isSkip(skip) ||
+    !(typeof fingerprint === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(fingerprint))
+  ) {
+    throw invalid(argument);
+  }
+  return { lastDoc, skip, fingerprint };
+}
+
+/**
+ * Which list a well-formed batch cursor belongs to (`unfiltered` or `filtered`), or null when it is
+ * not a batch cursor at all: lets a resolver say "this cursor is from a filtered list" rather than
+ * just "not a valid cursor".
+ */
+export function batchCursorKind(cursor: string): 'unfiltered' | 'filtered' | null {
+  let parts: unknown[];
+  try {
+    parts = decode(cursor, 'after');
+  } catch {
+    return null;
+  }
+  return parts[0] === 'b' ? 'unfiltered' : parts[0] === 'f' ? 'filtered' : null;
 }
 
 export function encodeRecipientCursor({ offset, filter }: RecipientCursor): string {
@@ -61,6 +103,15 @@ export function decodeRecipientCursor(cursor: string, argument = 'after'): Recip
     throw invalid(argument);
   }
   return { offset, filter };
+}
+
+function isLastDoc(value: unknown): value is string | null {
+  return value === null || (typeof value === 'string' && value.length > 0 && value.length <= MAX_LAST_DOC_LENGTH);
+}
+
+/** Items to skip within one upstream page (at most its 100 items). */
+function isSkip(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 100;
 }
 
 function encode(parts: unknown[]): string {

@@ -1,9 +1,10 @@
+import type { ArgBuilder } from '@pothos/core';
 import { builder } from '../builder.js';
 import { asError, type Context } from '../context.js';
-import { InputError, batchId, pageSize, upstreamId } from '../input.js';
+import { batchId, upstreamId } from '../input.js';
 import { toBatchCallDetail, type BatchCall } from '../model/batch-call.js';
-import { decodeBatchCursor, encodeBatchCursor } from '../pagination/cursors.js';
-import { readWindow } from '../pagination/upstream-window.js';
+import { resolveBatchList, type BatchCallPage } from '../pagination/batch-list.js';
+import type { ScanReport } from '../pagination/filtered-scan.js';
 import { BatchCallStatusEnum, TelephonyProviderEnum } from './enums.js';
 import { parseBatchCallId } from './ids.js';
 import { TelephonyCallConfigRef, WhatsAppParamsRef } from './batch-call-settings.js';
@@ -64,40 +65,99 @@ BatchCallRef.implement({
   }),
 });
 
-export const BatchCallConnection = builder.connectionObject(
-  { type: BatchCallRef, name: 'BatchCallConnection' },
+const BatchCallScanRef = builder.objectRef<ScanReport>('BatchCallScan');
+
+BatchCallScanRef.implement({
+  description: 'How much of the upstream list one page of `batchCalls` read.',
+  fields: (t) => ({
+    pagesRead: t.exposeInt('pagesRead', {
+      description:
+        'Upstream list pages read for this page: without a filter 1 (2 when `after` points so deep into an upstream ' +
+        'page that the page runs past its end); with a filter, up to FILTER_PAGE_BUDGET.',
+    }),
+    stoppedEarly: t.exposeBoolean('stoppedEarly', {
+      description:
+        'True when the page budget (FILTER_PAGE_BUDGET) ended the scan before `first` matches and before the end of ' +
+        'the list: there may be more matches further on, and `pageInfo.endCursor` continues the scan.',
+    }),
+  }),
+});
+
+/** Pages of batch calls, with `scan`: how much of the upstream list a page read. */
+export const BatchCallConnection = builder.connectionObject<typeof BatchCallRef, BatchCallPage>(
+  {
+    type: BatchCallRef,
+    name: 'BatchCallConnection',
+    fields: (t) => ({
+      scan: t.field({ type: BatchCallScanRef, description: 'How much of the upstream list this page read.', resolve: (page) => page.scan }),
+    }),
+  },
   { name: 'BatchCallEdge' },
 );
 
-builder.queryFields((t) => ({
-  batchCall: t.field({
-    type: BatchCallRef,
-    nullable: true,
-    description: 'One batch call with its details. Null, with a NOT_FOUND error, when the upstream does not know it.',
-    args: { id: t.arg.id({ required: true, description: 'A BatchCall global ID or a raw upstream batch id.' }) },
-    resolve: (_root, { id }) => parseBatchCallId(id),
+/** The gateway-side filter of the batch lists (validated by `batchCallFilter` in input.ts). */
+export const BatchCallFilterRef = builder.inputType('BatchCallFilter', {
+  description:
+    'Criteria the gateway applies to the upstream batch list itself (the upstream filters by agent only). Every ' +
+    'criterion is optional and they combine with AND; a filter that sets none is the same as no filter. Ranges ' +
+    'include their `...After` time and exclude their `...Before` time.',
+  fields: (t) => ({
+    status: t.field({ type: [BatchCallStatusEnum], description: 'Only batches in one of these statuses (at least one).' }),
+    createdAfter: t.field({ type: 'DateTime', description: 'Only batches created at or after this time.' }),
+    createdBefore: t.field({ type: 'DateTime', description: 'Only batches created before this time.' }),
+    scheduledAfter: t.field({ type: 'DateTime', description: 'Only batches scheduled to start at or after this time.' }),
+    scheduledBefore: t.field({ type: 'DateTime', description: 'Only batches scheduled to start before this time.' }),
+    nameContains: t.string({
+      description:
+        'Only batches whose name contains this text, 1 to 200 characters, ignoring case and Unicode normalization ' +
+        '("straße" finds "STRASSE", "É" finds "é").',
+    }),
   }),
-  batchCalls: t.field({
-    type: BatchCallConnection,
-    description: "The workspace's batch calls, newest first, paged over the upstream list.",
-    args: {
-      first: t.arg.int({ description: 'Page size: 1 to 100, default 20.' }),
-      after: t.arg.string({ description: 'An `endCursor` or edge `cursor` from an earlier page.' }),
-      agentId: t.arg.string({ description: "Only this agent's batches." }),
-    },
-    resolve: async (_root, args, context) => {
-      const first = pageSize(args.first);
-      const agentId = args.agentId === null || args.agentId === undefined ? null : upstreamId(args.agentId, '`agentId`');
-      const start = args.after === null || args.after === undefined
-        ? { lastDoc: null, skip: 0, agentId }
-        : decodeBatchCursor(args.after);
-      if (start.agentId !== agentId) throw new InputError('`after` is a cursor of a list with a different `agentId`');
-      return readWindow({
-        start,
-        first,
-        fetchPage: (lastDoc, limit) => context.batchPages.load({ limit, lastDoc, agentId }),
-        encodeCursor: (position) => encodeBatchCursor({ ...position, agentId }),
-      });
-    },
-  }),
-}));
+});
+
+type Types = typeof builder.$inferSchemaTypes;
+
+/** `first`, `after` and `filter`: the arguments of every batch list (Query.batchCalls, Agent.batchCalls). */
+export function batchListArgs(arg: ArgBuilder<Types>) {
+  return {
+    first: arg.int({ description: 'Page size: 1 to 100, default 20. With a filter: matches wanted.' }),
+    after: arg.string({ description: 'An `endCursor` or edge `cursor` from an earlier page of the same list (same agent and filter).' }),
+    filter: arg({ type: BatchCallFilterRef, description: 'Criteria the gateway applies while it reads the upstream list.' }),
+  };
+}
+
+/** How the list fields describe their paging, filtered or not. */
+export const BATCH_LIST_PAGING =
+  'Without `filter`, one upstream call per page. With `filter`, the gateway reads upstream pages of 100 in order and ' +
+  'keeps the matches, until it has `first` of them, reaches the end of the list, or has read FILTER_PAGE_BUDGET pages ' +
+  '(`scan` reports which). Unlike strict Relay, a filtered page\'s `pageInfo.endCursor` is where the scan stopped: it ' +
+  'can lie past the last edge (past batches read that did not match, or at the next unread page when the budget ended ' +
+  'the scan, even with no edge at all). Pass it as `after` to continue with no gap and no rereading. `hasNextPage` then ' +
+  'says the list goes on past that point, not that a further match is certain. Edge cursors resume right after their edge.';
+
+builder.queryFields((t) => {
+  const list = batchListArgs(t.arg);
+  return {
+    batchCall: t.field({
+      type: BatchCallRef,
+      nullable: true,
+      description: 'One batch call with its details. Null, with a NOT_FOUND error, when the upstream does not know it.',
+      args: { id: t.arg.id({ required: true, description: 'A BatchCall global ID or a raw upstream batch id.' }) },
+      resolve: (_root, { id }) => parseBatchCallId(id),
+    }),
+    batchCalls: t.field({
+      type: BatchCallConnection,
+      description: `The workspace's batch calls, newest first, paged over the upstream list. ${BATCH_LIST_PAGING}`,
+      args: {
+        first: list.first,
+        after: list.after,
+        agentId: t.arg.string({ description: "Only this agent's batches (filtered by the upstream itself)." }),
+        filter: list.filter,
+      },
+      resolve: (_root, args, context) => {
+        const agentId = args.agentId === null || args.agentId === undefined ? null : upstreamId(args.agentId, '`agentId`');
+        return resolveBatchList(args, agentId, context);
+      },
+    }),
+  };
+});

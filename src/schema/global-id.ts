@@ -25,7 +25,7 @@ export function tryDecodeGlobalId(globalId: string): { typename: string; id: str
 }
 
 /** The types `node` and `nodes` resolve; any other name is refused the same way, known or not. */
-const NODE_TYPES = new Set(['BatchCall', 'Recipient']);
+const NODE_TYPES = new Set(['BatchCall', 'Recipient', 'Agent']);
 
 export function decodeGlobalId(globalId: string): { typename: string; id: string } {
   const decoded = tryDecodeGlobalId(globalId);

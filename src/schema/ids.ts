@@ -2,7 +2,7 @@ import { InputError, isBatchId } from '../input.js';
 import { tryDecodeGlobalId } from './global-id.js';
 
 /** Node types other than BatchCall: their global IDs are a clear mistake when a batch is wanted. */
-const OTHER_NODE_TYPES = new Set(['Recipient']);
+const OTHER_NODE_TYPES = new Set(['Recipient', 'Agent']);
 
 /**
  * `batchCall(id)` takes a BatchCall global ID or a raw upstream id. A global ID of another type is
@@ -15,7 +15,8 @@ export function parseBatchCallId(id: string): string {
     return global.id;
   }
   if (global !== null && OTHER_NODE_TYPES.has(global.typename)) {
-    throw new InputError(`\`id\` is the global ID of a ${global.typename}, not of a BatchCall`);
+    const article = /^[AEIOU]/.test(global.typename) ? 'an' : 'a';
+    throw new InputError(`\`id\` is the global ID of ${article} ${global.typename}, not of a BatchCall`);
   }
   if (isBatchId(id)) return id;
   throw new InputError('`id` must be a BatchCall global ID or an upstream batch id (letters, digits, "_" or "-", at most 128)');

@@ -8,13 +8,15 @@ import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, type ValidationContext, type ValidationRule } from 'graphql';
+import {
+  GraphQLError, NoSchemaIntrospectionCustomRule, specifiedRules, type ExecutionResult, type ValidationContext, type ValidationRule,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { SecurityConfig } from '../config.js';
 import type { Logger } from '../logger.js';
 import { createAuthenticator, type Authenticate, type Identity } from './auth.js';
 import { RateLimiter } from './rate-limit.js';
-import { estimateUpstreamCalls } from './upstream-cost.js';
+import { estimateUpstreamCalls, type ScanBudgets } from './upstream-cost.js';
 
 /** Headers that mark a request as not "simple" (so a browser preflighted it). Apollo's and yoga's. */
 export const CSRF_HEADERS = ['x-graphql-csrf', 'x-graphql-yoga-csrf', 'apollo-require-preflight', 'x-apollo-operation-name'];
@@ -181,18 +183,42 @@ export function validationRules(security: SecurityConfig): ValidationRule[] {
   return rules;
 }
 
-/** Refuses, before execution, an operation that would need more upstream calls than allowed. */
+/**
+ * Refuses, before execution, an operation that would need more upstream calls than allowed. A
+ * subscription is checked once, when it starts, for what each of its events costs.
+ */
 function upstreamFanOut(limit: number): Plugin {
+  const refusal = (calls: number): ExecutionResult => ({
+    errors: [tooComplex(`This operation would need up to ${calls} upstream calls; the limit is ${limit}`)],
+  });
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      const calls = estimateUpstreamCalls(args.document, args.operationName, args.variableValues);
-      if (calls > limit) {
-        setResultAndStopExecution({
-          errors: [tooComplex(`This operation would need up to ${calls} upstream calls; the limit is ${limit}`)],
-        });
-      }
+      const calls = estimateUpstreamCalls(args.document, args.operationName, args.variableValues, scanBudgetsOf(args.contextValue));
+      if (calls > limit) setResultAndStopExecution(refusal(calls));
+    },
+    onSubscribe({ args, setResultAndStopExecution }) {
+      const calls = estimateUpstreamCalls(args.document, args.operationName, args.variableValues, scanBudgetsOf(args.contextValue));
+      if (calls > limit) setResultAndStopExecution(refusal(calls));
     },
   };
+}
+
+/**
+ * The page budgets (Config.aggregates) as the resolvers see them: the process-wide services on
+ * the operation's context, so the estimate and the resolvers can never disagree on them.
+ */
+function scanBudgetsOf(contextValue: unknown): ScanBudgets {
+  const services: unknown = typeof contextValue === 'object' && contextValue !== null && 'services' in contextValue
+    ? contextValue.services
+    : undefined;
+  if (
+    typeof services === 'object' && services !== null &&
+    'filterPageBudget' in services && typeof services.filterPageBudget === 'number' &&
+    'summaryPageBudget' in services && typeof services.summaryPageBudget === 'number'
+  ) {
+    return { filterPageBudget: services.filterPageBudget, summaryPageBudget: services.summaryPageBudget };
+  }
+  throw new Error('the operation context has no services: cannot estimate its upstream calls');
 }
 
 /**

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../src/input.js';
+import { InputError, batchCallFilter } from '../../src/input.js';
+import type { BatchCall } from '../../src/model/batch-call.js';
+import { FINGERPRINT_LENGTH, batchMatcher, filterFingerprint, foldCase } from '../../src/pagination/batch-filter.js';
 import {
-  decodeBatchCursor, decodeRecipientCursor, encodeBatchCursor, encodeRecipientCursor,
-  type BatchCursor, type RecipientCursor,
+  batchCursorKind, decodeBatchCursor, decodeFilteredBatchCursor, decodeRecipientCursor, encodeBatchCursor,
+  encodeFilteredBatchCursor, encodeRecipientCursor, type BatchCursor, type FilteredBatchCursor, type RecipientCursor,
 } from '../../src/pagination/cursors.js';
 
 const b64 = (value: unknown): string => Buffer.from(JSON.stringify(value), 'utf8').toString('base64url');
@@ -165,5 +167,123 @@ describe('recipient cursors', () => {
 
   it('names a custom argument', () => {
     expectInputError(() => decodeRecipientCursor('', 'recipientsAfter'), 'recipientsAfter');
+  });
+});
+
+describe('filtered batch cursors', () => {
+  const fingerprint = 'A'.repeat(FINGERPRINT_LENGTH);
+  const samples: FilteredBatchCursor[] = [
+    { lastDoc: null, skip: 0, fingerprint },
+    { lastDoc: 'doc_123', skip: 100, fingerprint: 'abc_-9' },
+    { lastDoc: 'ünïcødé 🚀', skip: 42, fingerprint },
+  ];
+
+  it.each(samples)('round-trips %j', (cursor) => {
+    const encoded = encodeFilteredBatchCursor(cursor);
+    expect(encoded).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(decodeFilteredBatchCursor(encoded)).toEqual(cursor);
+    expect(batchCursorKind(encoded)).toBe('filtered');
+  });
+
+  it('tells the two kinds of batch cursor apart, and neither is the other', () => {
+    const plain = encodeBatchCursor({ lastDoc: null, skip: 3, agentId: null });
+    const filtered = encodeFilteredBatchCursor({ lastDoc: null, skip: 3, fingerprint });
+    expect(batchCursorKind(plain)).toBe('unfiltered');
+    expect(batchCursorKind(filtered)).toBe('filtered');
+    expect(batchCursorKind(encodeRecipientCursor({ offset: 1, filter: '' }))).toBeNull();
+    expect(batchCursorKind('%%%')).toBeNull();
+    expectInputError(() => decodeBatchCursor(filtered));
+    expectInputError(() => decodeFilteredBatchCursor(plain));
+  });
+
+  it.each([
+    ['wrong kind', ['b', null, 0, fingerprint]],
+    ['skip past a page', ['f', null, 101, fingerprint]],
+    ['negative skip', ['f', null, -1, fingerprint]],
+    ['fractional skip', ['f', null, 1.5, fingerprint]],
+    ['empty last_doc', ['f', '', 0, fingerprint]],
+    ['over-long last_doc', ['f', 'x'.repeat(1025), 0, fingerprint]],
+    ['empty fingerprint', ['f', null, 0, '']],
+    ['fingerprint with odd characters', ['f', null, 0, 'abc/def']],
+    ['over-long fingerprint', ['f', null, 0, 'a'.repeat(65)]],
+    ['missing fingerprint', ['f', null, 0]],
+    ['extra part', ['f', null, 0, fingerprint, 1]],
+  ])('refuses a forged cursor: %s', (_name, parts) => {
+    expectInputError(() => decodeFilteredBatchCursor(b64(parts)));
+  });
+});
+
+describe('batch filters and their fingerprints', () => {
+  const at = (iso: string): Date => new Date(iso);
+  const batch = (over: Partial<BatchCall>): BatchCall => ({
+    batchId: 'b1', name: 'Relance Été', agentId: 'agent_1', agentName: 'Agent', status: 'COMPLETED',
+    phoneNumberId: null, phoneProvider: null, whatsappParams: null,
+    createdAt: at('2025-03-01T10:00:00Z'), scheduledAt: at('2025-03-02T10:00:00Z'), lastUpdatedAt: at('2025-03-02T11:00:00Z'),
+    totalCallsDispatched: 0, totalCallsScheduled: 0, totalCallsFinished: null, retryCount: 0, branchId: null, branchName: null,
+    environment: null, timezone: null, telephonyCallConfig: null, targetConcurrencyLimit: null, recipients: null, ...over,
+  });
+  const filter = (input: Parameters<typeof batchCallFilter>[0]) => {
+    const result = batchCallFilter(input);
+    if (result === null) throw new Error('expected a filter');
+    return result;
+  };
+
+  it('folds case the Unicode way', () => {
+    expect(foldCase('Straße')).toBe(foldCase('STRASSE'));
+    expect(foldCase('Cafe\u0301')).toBe(foldCase('CAFÉ'));
+    expect(foldCase('ΟΔΟΣ')).toBe(foldCase('οδοσ'));
+    expect(foldCase('İstanbul')).toBe(foldCase('istanbul'));
+    expect(foldCase('ﬁle')).toBe('file');
+    expect(foldCase('Été')).not.toBe(foldCase('Ete'));
+  });
+
+  it('matches every criterion together, ranges with an inclusive start and an exclusive end', () => {
+    const matches = batchMatcher(filter({
+      status: ['COMPLETED', 'FAILED'],
+      createdAfter: at('2025-03-01T10:00:00Z'),
+      createdBefore: at('2025-03-01T10:00:01Z'),
+      scheduledBefore: at('2025-03-03T00:00:00Z'),
+      nameContains: 'ÉTÉ',
+    }));
+    expect(matches(batch({}))).toBe(true);
+    expect(matches(batch({ status: 'CANCELLED' }))).toBe(false);
+    expect(matches(batch({ createdAt: at('2025-03-01T10:00:01Z') }))).toBe(false);
+    expect(matches(batch({ createdAt: at('2025-03-01T09:59:59Z') }))).toBe(false);
+    expect(matches(batch({ scheduledAt: at('2025-03-03T00:00:00Z') }))).toBe(false);
+    expect(matches(batch({ name: 'Relance ete' }))).toBe(false);
+  });
+
+  it('is null when no criterion is set, so the list stays unfiltered', () => {
+    expect(batchCallFilter(null)).toBeNull();
+    expect(batchCallFilter(undefined)).toBeNull();
+    expect(batchCallFilter({})).toBeNull();
+    expect(batchCallFilter({ status: null, createdAfter: null, nameContains: null })).toBeNull();
+  });
+
+  it.each([
+    [{ status: [] }, /`filter\.status` must list at least one status/],
+    [{ createdAfter: at('2025-01-02T00:00:00Z'), createdBefore: at('2025-01-01T00:00:00Z') }, /`filter\.createdAfter` must be earlier than `filter\.createdBefore`/],
+    [{ scheduledAfter: at('2025-01-01T00:00:00Z'), scheduledBefore: at('2025-01-01T00:00:00Z') }, /`filter\.scheduledAfter` must be earlier/],
+    [{ nameContains: '' }, /`filter\.nameContains` must be 1 to 200 characters \(got 0\)/],
+    [{ nameContains: 'é'.repeat(201) }, /\(got 201\)/],
+  ] as const)('refuses %j', (input, message) => {
+    expect(() => batchCallFilter(input)).toThrow(InputError);
+    expect(() => batchCallFilter(input)).toThrow(message);
+  });
+
+  it('accepts 200 characters however many UTF-16 units they take', () => {
+    expect(filter({ nameContains: '😀'.repeat(200) }).nameContains).toBe('😀'.repeat(200));
+  });
+
+  it('gives equal filters one fingerprint, and any difference (agent included) another', () => {
+    const base = filterFingerprint(filter({ status: ['FAILED', 'COMPLETED'], nameContains: 'Straße' }), 'agent_1');
+    expect(base).toHaveLength(FINGERPRINT_LENGTH);
+    expect(filterFingerprint(filter({ status: ['COMPLETED', 'FAILED', 'FAILED'], nameContains: 'STRASSE' }), 'agent_1')).toBe(base);
+    expect(filterFingerprint(filter({ status: ['COMPLETED', 'FAILED'], nameContains: 'Straße' }), null)).not.toBe(base);
+    expect(filterFingerprint(filter({ status: ['COMPLETED'], nameContains: 'Straße' }), 'agent_1')).not.toBe(base);
+    expect(filterFingerprint(filter({ status: ['COMPLETED', 'FAILED'], nameContains: 'Strass' }), 'agent_1')).not.toBe(base);
+    const created = filterFingerprint(filter({ createdAfter: at('2025-01-01T00:00:00Z') }), null);
+    expect(filterFingerprint(filter({ scheduledAfter: at('2025-01-01T00:00:00Z') }), null)).not.toBe(created);
+    expect(filterFingerprint(filter({ createdBefore: at('2025-01-01T00:00:00Z') }), null)).not.toBe(created);
   });
 });

@@ -1,11 +1,14 @@
 import { parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { GRAPHIQL_DEFAULT_QUERY } from '../../src/app.js';
-import { encodeBatchCursor } from '../../src/pagination/cursors.js';
+import { encodeBatchCursor, encodeFilteredBatchCursor } from '../../src/pagination/cursors.js';
 import { estimateUpstreamCalls } from '../../src/security/upstream-cost.js';
 
+/** The defaults of FILTER_PAGE_BUDGET and SUMMARY_PAGE_BUDGET. */
+const BUDGETS = { filterPageBudget: 10, summaryPageBudget: 20 } as const;
+
 const estimate = (query: string, variables?: Record<string, unknown> | null, operationName?: string | null): number =>
-  estimateUpstreamCalls(parse(query), operationName, variables);
+  estimateUpstreamCalls(parse(query), operationName, variables, BUDGETS);
 
 const RECIPIENTS = 'edges { node { recipients { totalCount } } }';
 
@@ -143,7 +146,7 @@ describe('estimateUpstreamCalls: document structure', () => {
     expect(estimate(`query Only { batchCalls(first: 3) { ${RECIPIENTS} } }`, {}, 'Other')).toBe(0);
   });
 
-  it('counts nothing for mutations and subscriptions (the schema has neither)', () => {
+  it('counts nothing for mutations (the schema has none) nor for subscription fields other than batchCallUpdated', () => {
     expect(estimate(`mutation { batchCalls(first: 100) { ${RECIPIENTS} } batchCall(id: "a") { name } }`)).toBe(0);
     expect(estimate(`subscription { batchCalls(first: 100) { ${RECIPIENTS} } }`)).toBe(0);
     expect(estimate(`subscription S { batchCall(id: "x") { name } } query Q { batchCall(id: "y") { name } }`, {}, 'S')).toBe(0);
@@ -180,22 +183,135 @@ describe('estimateUpstreamCalls: the GraphiQL default query', () => {
 describe('estimateUpstreamCalls: regressions', () => {
   it('takes variable defaults into account', () => {
     const document = parse('query($first: Int = 60) { batchCalls(first: $first) { edges { node { recipients { totalCount } } } } }');
-    expect(estimateUpstreamCalls(document, null, {})).toBe(61);
-    expect(estimateUpstreamCalls(document, null, { first: 5 })).toBe(6);
+    expect(estimateUpstreamCalls(document, null, {}, BUDGETS)).toBe(61);
+    expect(estimateUpstreamCalls(document, null, { first: 5 }, BUDGETS)).toBe(6);
   });
 
   it('ends at once on a branching fragment cycle (validation refuses it, the estimator must not hang)', () => {
     const started = performance.now();
     const document = parse('{ batchCalls { ...N } } fragment N on X { a { ...N } b { ...N } c { ...N } }');
-    expect(estimateUpstreamCalls(document, null, null)).toBe(1);
+    expect(estimateUpstreamCalls(document, null, null, BUDGETS)).toBe(1);
     expect(performance.now() - started).toBeLessThan(1_000);
   });
 
   it('counts two list calls when the cursor position plus first runs past an upstream page', () => {
     const query = 'query($after: String, $first: Int) { batchCalls(first: $first, after: $after) { edges { cursor } } }';
     const at = (skip: number): string => encodeBatchCursor({ lastDoc: 'doc', skip, agentId: null });
-    expect(estimateUpstreamCalls(parse(query), null, { after: at(60), first: 40 })).toBe(1);
-    expect(estimateUpstreamCalls(parse(query), null, { after: at(60), first: 41 })).toBe(2);
-    expect(estimateUpstreamCalls(parse(query), null, { after: 'garbage', first: 41 })).toBe(1);
+    expect(estimateUpstreamCalls(parse(query), null, { after: at(60), first: 40 }, BUDGETS)).toBe(1);
+    expect(estimateUpstreamCalls(parse(query), null, { after: at(60), first: 41 }, BUDGETS)).toBe(2);
+    expect(estimateUpstreamCalls(parse(query), null, { after: 'garbage', first: 41 }, BUDGETS)).toBe(1);
+  });
+});
+
+const gid = (type: string, id: string): string => Buffer.from(`${type}:${id}`, 'utf8').toString('base64url');
+const FILTER = 'filter: { status: [FAILED] }';
+
+describe('estimateUpstreamCalls: filtered lists', () => {
+  it('counts a filtered list as FILTER_PAGE_BUDGET list calls, whatever `first` or `after`', () => {
+    expect(estimate(`{ batchCalls(${FILTER}) { edges { node { name } } } }`)).toBe(10);
+    expect(estimate(`{ batchCalls(first: 100, ${FILTER}) { edges { cursor } pageInfo { endCursor } scan { pagesRead } } }`)).toBe(10);
+    const after = encodeFilteredBatchCursor({ lastDoc: 'doc', skip: 99, fingerprint: 'f'.repeat(22) });
+    expect(estimate(`query($after: String) { batchCalls(first: 100, after: $after, ${FILTER}) { edges { cursor } } }`, { after })).toBe(10);
+  });
+
+  it('adds one detail call per match wanted when recipients or recipientStats are selected', () => {
+    expect(estimate(`{ batchCalls(first: 5, ${FILTER}) { ${RECIPIENTS} } }`)).toBe(15);
+    expect(estimate(`{ batchCalls(first: 5, ${FILTER}) { edges { node { recipientStats { total } } } } }`)).toBe(15);
+    // Both on the same batch share its detail.
+    expect(estimate(`{ batchCalls(first: 5, ${FILTER}) { edges { node { recipientStats { total } recipients { totalCount } again: recipients(first: 2) { totalCount } } } } }`)).toBe(15);
+  });
+
+  it('takes the budget from its argument (FILTER_PAGE_BUDGET)', () => {
+    const query = parse(`{ batchCalls(first: 5, ${FILTER}) { ${RECIPIENTS} } }`);
+    expect(estimateUpstreamCalls(query, null, null, { filterPageBudget: 2, summaryPageBudget: 20 })).toBe(7);
+    expect(estimateUpstreamCalls(query, null, null, { filterPageBudget: 100, summaryPageBudget: 20 })).toBe(105);
+  });
+
+  it('counts a filter that sets no criterion as no filter, as the resolver does', () => {
+    const query = `query($f: BatchCallFilter) { batchCalls(first: 5, filter: $f) { ${RECIPIENTS} } }`;
+    expect(estimate(query, {})).toBe(6);
+    expect(estimate(query, { f: null })).toBe(6);
+    expect(estimate(query, { f: {} })).toBe(6);
+    expect(estimate(query, { f: { status: null, nameContains: null } })).toBe(6);
+    expect(estimate(`{ batchCalls(first: 5, filter: {}) { ${RECIPIENTS} } }`)).toBe(6);
+    expect(estimate(`query($s: [BatchCallStatus!]) { batchCalls(first: 5, filter: { status: $s }) { ${RECIPIENTS} } }`, {})).toBe(6);
+    // Any criterion (even one the resolver will refuse) is a scan.
+    expect(estimate(query, { f: { nameContains: 'x' } })).toBe(15);
+    expect(estimate(query, { f: { status: [] } })).toBe(15);
+    expect(estimate(query, { f: 'nonsense' })).toBe(15);
+  });
+});
+
+describe('estimateUpstreamCalls: nested fields', () => {
+  it('charges nothing for BatchCall.agent itself (the batch carries its agent)', () => {
+    expect(estimate('{ batchCalls(first: 50) { edges { node { agent { id agentId name } } } } }')).toBe(1);
+    expect(estimate('{ batchCall(id: "a") { agent { name } } }')).toBe(1);
+  });
+
+  it('multiplies an agent\'s list by the batches it can run under', () => {
+    const inner = 'agent { batchCalls(first: 3) { edges { node { recipients { totalCount } } } } }';
+    // 1 list + 5 batches x (1 list + 3 details).
+    expect(estimate(`{ batchCalls(first: 5) { edges { node { ${inner} } } } }`)).toBe(1 + 5 * (1 + 3));
+    // The outer details and the inner lists add up per batch.
+    expect(estimate(`{ batchCalls(first: 5) { edges { node { recipients { totalCount } ${inner} } } } }`)).toBe(1 + 5 * (1 + 1 + 3));
+    // Filtered inside: FILTER_PAGE_BUDGET list calls per outer batch.
+    expect(estimate(`{ batchCalls(first: 5) { edges { node { agent { batchCalls(first: 3, ${FILTER}) { edges { cursor } } } } } } }`)).toBe(1 + 5 * 10);
+    // Three levels deep.
+    const deep = '{ batchCalls(first: 100) { edges { node { agent { batchCalls(first: 100) { edges { node { agent { batchCalls(first: 100) { edges { cursor } } } } } } } } } } }';
+    expect(estimate(deep)).toBe(1 + 100 * (1 + 100 * 1));
+  });
+
+  it('does not let a detail needed inside an agent\'s list leak to the outer batches', () => {
+    // Only the inner batches need details: 1 + 2 x (1 + 4).
+    expect(estimate('{ batchCalls(first: 2) { edges { node { agent { batchCalls(first: 4) { edges { node { recipients { totalCount } } } } } } } } }')).toBe(11);
+  });
+
+  it('counts the fields below a single batch once, and its recipients as free', () => {
+    expect(estimate('{ batchCall(id: "a") { recipients { totalCount } agent { batchCalls(first: 4) { edges { node { recipientStats { total } } } } } } }')).toBe(1 + 1 + 4);
+  });
+
+  it('follows fragments into nested lists', () => {
+    expect(estimate(`{ batchCalls(first: 3) { ...Page } }
+      fragment Page on BatchCallConnection { edges { node { ...Batch } } }
+      fragment Batch on BatchCall { agent { ...Agent } }
+      fragment Agent on Agent { batchCalls(first: 2) { ...Details } }
+      fragment Details on BatchCallConnection { edges { node { recipients { totalCount } } } }`)).toBe(1 + 3 * (1 + 2));
+    // The same fragment at two depths is counted at each.
+    expect(estimate(`{ batchCalls(first: 3) { edges { node { ...A agent { batchCalls(first: 2) { edges { node { ...A } } } } } } } }
+      fragment A on BatchCall { recipients { totalCount } }`)).toBe(1 + 3 * (1 + 1 + 2));
+  });
+});
+
+describe('estimateUpstreamCalls: Agent global IDs in node and nodes', () => {
+  it('counts one list call per distinct agent, plus what is selected below it', () => {
+    const a = gid('Agent', 'agent_a');
+    const b = gid('Agent', 'agent_b');
+    expect(estimate(`{ node(id: "${a}") { id ... on Agent { name } } }`)).toBe(1);
+    expect(estimate(`{ node(id: "${a}") { ... on Agent { batchCalls(first: 2) { ${RECIPIENTS} } } } }`)).toBe(1 + 1 + 2);
+    expect(estimate(`{ nodes(ids: ["${a}", "${b}", "${a}"]) { ... on Agent { batchCalls(first: 2) { ${RECIPIENTS} } } } }`)).toBe(2 + 2 * 3);
+    expect(estimate(`{ x: node(id: "${a}") { id } y: nodes(ids: ["${a}", "${gid('BatchCall', 'b1')}"]) { id } }`)).toBe(2);
+  });
+});
+
+describe('estimateUpstreamCalls: batchCallsSummary', () => {
+  it('counts SUMMARY_PAGE_BUDGET list calls', () => {
+    expect(estimate('{ batchCallsSummary { batchCount byStatus { status count } agents { agent { name } batchCount } } }')).toBe(20);
+    expect(estimateUpstreamCalls(parse('{ batchCallsSummary(agentId: "a") { batchCount } }'), null, null, { filterPageBudget: 10, summaryPageBudget: 3 })).toBe(3);
+    expect(estimate(`{ batchCallsSummary { batchCount } batchCalls(first: 2) { ${RECIPIENTS} } }`)).toBe(20 + 3);
+  });
+
+  it('multiplies a list below its agents by the most agents it can list (one per batch read)', () => {
+    expect(estimate('{ batchCallsSummary { agents { agent { batchCalls(first: 1) { edges { cursor } } } } } }')).toBe(20 + 20 * 100 * 1);
+  });
+});
+
+describe('estimateUpstreamCalls: subscription batchCallUpdated', () => {
+  it('counts nothing for the shared poll, nor for recipients (the event is a detail)', () => {
+    expect(estimate('subscription { batchCallUpdated(id: "a") { status recipients { totalCount } recipientStats { total } agent { name } } }')).toBe(0);
+  });
+
+  it('counts what the fields below cost for each event', () => {
+    expect(estimate(`subscription { batchCallUpdated(id: "a") { agent { batchCalls(first: 5, ${FILTER}) { ${RECIPIENTS} } } } }`)).toBe(10 + 5);
+    expect(estimate('subscription S { batchCallUpdated(id: "a") { agent { batchCalls(first: 5) { edges { cursor } } } } }', {}, 'S')).toBe(1);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeBatchCursor, encodeBatchCursor } from '../../src/pagination/cursors.js';
+import { scanWindow, type ScanReport } from '../../src/pagination/filtered-scan.js';
 import { UPSTREAM_MAX_LIMIT, readWindow, type Position, type UpstreamPage, type Window } from '../../src/pagination/upstream-window.js';
 
 interface FakeOptions {
@@ -235,5 +236,170 @@ describe('readWindow: maxFetches', () => {
       throw new Error('boom');
     };
     await expect(readWindow({ start: START, first: 1, fetchPage, encodeCursor })).rejects.toThrow('boom');
+  });
+});
+
+/** A filtered scan over the fake upstream: each fetch asks for a full page of 100. */
+async function scan(upstream: ReturnType<typeof fakeUpstream>, start: Position, first: number, matches: (item: string) => boolean, pageBudget: number) {
+  const before = upstream.calls.length;
+  const window = await scanWindow({
+    start,
+    first,
+    fetchPage: (lastDoc) => upstream.fetchPage(lastDoc, UPSTREAM_MAX_LIMIT),
+    matches,
+    encodeCursor,
+    pageBudget,
+  });
+  return { window, fetches: upstream.calls.length - before };
+}
+
+const index = (item: string): number => Number(item.slice('item-'.length));
+
+/** Walks a filtered list by endCursor; checks each window's report against what it fetched. */
+async function scanWalk(n: number, first: number, matches: (item: string) => boolean, pageBudget: number, from: Position = START) {
+  const upstream = fakeUpstream(n);
+  const seen: string[] = [];
+  const windows: Array<Window<string> & { scan: ScanReport }> = [];
+  let start = from;
+  for (let guard = 0; guard < 2 * n + 10; guard += 1) {
+    const { window, fetches } = await scan(upstream, start, first, matches, pageBudget);
+    expect(window.scan.pagesRead).toBe(fetches);
+    expect(fetches).toBeGreaterThanOrEqual(1);
+    expect(fetches).toBeLessThanOrEqual(pageBudget);
+    expect(window.edges.length).toBeLessThanOrEqual(first);
+    for (const edge of window.edges) expect(matches(edge.node)).toBe(true);
+    // Stopped early = the budget ended it short of `first`, with the list going on.
+    expect(window.scan.stoppedEarly).toBe(window.pageInfo.hasNextPage && window.edges.length < first);
+    if (window.scan.stoppedEarly) expect(fetches).toBe(pageBudget);
+    windows.push(window);
+    seen.push(...window.edges.map((edge) => edge.node));
+    if (!window.pageInfo.hasNextPage) break;
+    expect(window.pageInfo.endCursor).not.toBeNull();
+    start = decodePosition(window.pageInfo.endCursor as string);
+  }
+  return { upstream, seen, windows };
+}
+
+const PREDICATES: Array<[string, (item: string) => boolean]> = [
+  ['every item', () => true],
+  ['none', () => false],
+  ['every 7th', (item) => index(item) % 7 === 0],
+  ['a sparse few', (item) => [5, 6, 240, 499].includes(index(item))],
+  ['only the last page', (item) => index(item) >= 400],
+];
+
+describe('scanWindow: walking a filtered list by endCursor', () => {
+  for (const [name, matches] of PREDICATES) {
+    it.each([
+      [0, 5, 10], [1, 1, 1], [100, 3, 1], [250, 4, 2], [500, 1, 2], [500, 7, 1], [537, 100, 10], [537, 20, 3],
+    ])(`${name}: n=%i first=%i budget=%i sees every match once, in order`, async (n, first, budget) => {
+      const expected = fakeUpstream(n).items.filter(matches);
+      const { seen, windows, upstream } = await scanWalk(n, first, matches, budget);
+      expect(seen).toEqual(expected);
+      expect(windows.at(-1)?.pageInfo.hasNextPage).toBe(false);
+      // Every upstream page is read at least once; a window rereads at most the page it stopped in.
+      const pages = Math.max(1, Math.ceil(n / UPSTREAM_MAX_LIMIT));
+      expect(upstream.calls.length).toBeGreaterThanOrEqual(pages);
+      expect(upstream.calls.length).toBeLessThanOrEqual(pages + windows.length);
+      for (const call of upstream.calls) expect(call.limit).toBe(UPSTREAM_MAX_LIMIT);
+    });
+  }
+});
+
+describe('scanWindow: resuming from every edge cursor', () => {
+  it.each([[250, 3, 2], [537, 10, 10], [120, 1, 1]])('n=%i first=%i budget=%i', async (n, first, budget) => {
+    const matches = (item: string): boolean => index(item) % 5 === 2;
+    const expected = fakeUpstream(n).items.filter(matches);
+    const { windows } = await scanWalk(n, first, matches, budget);
+    const edges = windows.flatMap((w) => w.edges);
+    expect(edges.map((e) => e.node)).toEqual(expected);
+    for (const [i, edge] of edges.entries()) {
+      const { seen } = await scanWalk(n, first, matches, budget, decodePosition(edge.cursor));
+      expect(seen, `after ${edge.node}`).toEqual(expected.slice(i + 1));
+    }
+  });
+});
+
+describe('scanWindow: pageInfo', () => {
+  it('stops at the budget with no edge, and endCursor points at the next unread page', async () => {
+    const upstream = fakeUpstream(500);
+    const { window } = await scan(upstream, START, 5, (item) => index(item) === 450, 2);
+    expect(window.edges).toEqual([]);
+    expect(window.scan).toEqual({ pagesRead: 2, stoppedEarly: true });
+    expect(window.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false, startCursor: null });
+    expect(decodePosition(window.pageInfo.endCursor as string)).toEqual({ lastDoc: 'tok-199', skip: 0 });
+  });
+
+  it('with `first` matches and a further one in the page read, endCursor is that match\'s position', async () => {
+    const upstream = fakeUpstream(300);
+    const { window } = await scan(upstream, START, 2, (item) => [10, 20, 80].includes(index(item)), 5);
+    expect(window.edges.map((e) => e.node)).toEqual(['item-10', 'item-20']);
+    expect(decodePosition(window.edges[1]?.cursor as string)).toEqual({ lastDoc: null, skip: 21 });
+    expect(decodePosition(window.pageInfo.endCursor as string)).toEqual({ lastDoc: null, skip: 80 });
+    expect(window.pageInfo.hasNextPage).toBe(true);
+    expect(window.scan).toEqual({ pagesRead: 1, stoppedEarly: false });
+  });
+
+  it('with `first` matches and none further in the page, endCursor is the next page and hasNextPage says the list goes on', async () => {
+    const upstream = fakeUpstream(300);
+    const { window } = await scan(upstream, START, 2, (item) => [10, 20].includes(index(item)), 5);
+    expect(decodePosition(window.pageInfo.endCursor as string)).toEqual({ lastDoc: 'tok-99', skip: 0 });
+    expect(window.pageInfo.hasNextPage).toBe(true);
+    expect(window.scan).toEqual({ pagesRead: 1, stoppedEarly: false });
+  });
+
+  it('in the last page, with no further match, hasNextPage is false and endCursor is the last edge\'s', async () => {
+    const upstream = fakeUpstream(150);
+    const { window } = await scan(upstream, START, 2, (item) => [110, 120].includes(index(item)), 5);
+    expect(window.edges.map((e) => e.node)).toEqual(['item-110', 'item-120']);
+    expect(window.pageInfo.hasNextPage).toBe(false);
+    expect(window.pageInfo.endCursor).toBe(window.edges[1]?.cursor);
+    expect(window.scan).toEqual({ pagesRead: 2, stoppedEarly: false });
+  });
+
+  it('the budget does not count as stopping early when it is spent on the last page', async () => {
+    const upstream = fakeUpstream(200);
+    const { window } = await scan(upstream, START, 5, () => false, 2);
+    expect(window.scan).toEqual({ pagesRead: 2, stoppedEarly: false });
+    expect(window.pageInfo.hasNextPage).toBe(false);
+    expect(window.pageInfo.endCursor).toBeNull();
+  });
+
+  it('an edge at the end of a page resumes at the next page (skip 0)', async () => {
+    const upstream = fakeUpstream(300);
+    const { window } = await scan(upstream, START, 1, (item) => index(item) === 99, 5);
+    expect(decodePosition(window.edges[0]?.cursor as string)).toEqual({ lastDoc: 'tok-99', skip: 0 });
+  });
+
+  it('resumes mid-page from a cursor, reading that page from its start', async () => {
+    const upstream = fakeUpstream(300);
+    const { window } = await scan(upstream, { lastDoc: 'tok-99', skip: 50 }, 3, () => true, 5);
+    expect(window.edges.map((e) => e.node)).toEqual(['item-150', 'item-151', 'item-152']);
+    expect(upstream.calls).toEqual([{ lastDoc: 'tok-99', limit: UPSTREAM_MAX_LIMIT }]);
+    expect(window.pageInfo.hasPreviousPage).toBe(true);
+  });
+
+  it('is bounded by the budget against an upstream that answers has_more with empty pages', async () => {
+    let calls = 0;
+    const window = await scanWindow({
+      start: START,
+      first: 5,
+      fetchPage: async () => {
+        calls += 1;
+        return { items: [], nextDoc: 'tok-0', hasMore: true };
+      },
+      matches: () => true,
+      encodeCursor,
+      pageBudget: 4,
+    });
+    expect(calls).toBe(4);
+    expect(window.scan).toEqual({ pagesRead: 4, stoppedEarly: true });
+  });
+
+  it('propagates a fetch failure', async () => {
+    const fetchPage = async (): Promise<UpstreamPage<string>> => {
+      throw new Error('boom');
+    };
+    await expect(scanWindow({ start: START, first: 1, fetchPage, matches: () => true, encodeCursor, pageBudget: 3 })).rejects.toThrow('boom');
   });
 });
