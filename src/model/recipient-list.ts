@@ -1,6 +1,7 @@
 import type { WireRecipient } from '../upstream/types.js';
 import { toConversationInitiationClientData, type ConversationInitiationClientData } from './conversation-initiation.js';
-import { toRecipientStatus, type RecipientStatus, type UnknownEnumReporter } from './enums.js';
+import { toRecipientStatus, type BatchCallStatus, type RecipientStatus, type UnknownEnumReporter } from './enums.js';
+import { countRecipientStatuses, toRecipientStats, type RecipientCounts, type RecipientStats } from './recipient-stats.js';
 import { asString, fromUnix, type JsonObject } from './read.js';
 
 export interface Recipient {
@@ -25,6 +26,10 @@ export function statusFilterKey(filter: readonly RecipientStatus[] | null): stri
 interface Derived {
   statuses: RecipientStatus[];
   filtered: Map<string, readonly number[]>;
+  /** Recipients per status, counted on first use. */
+  counts: RecipientCounts | undefined;
+  /** Stats by the batch's status (which only decides the progress of an empty list), made on first use. */
+  stats: Map<BatchCallStatus, RecipientStats>;
 }
 
 const derivedByArray = new WeakMap<readonly WireRecipient[], Derived>();
@@ -59,7 +64,12 @@ export class RecipientList {
     const wire = this.#source.get();
     let derived = derivedByArray.get(wire);
     if (derived === undefined) {
-      derived = { statuses: wire.map((recipient) => toRecipientStatus(recipient.status, this.#report)), filtered: new Map() };
+      derived = {
+        statuses: wire.map((recipient) => toRecipientStatus(recipient.status, this.#report)),
+        filtered: new Map(),
+        counts: undefined,
+        stats: new Map(),
+      };
       derivedByArray.set(wire, derived);
     }
     this.#read = { wire, derived };
@@ -94,6 +104,21 @@ export class RecipientList {
   /** Each recipient's status, in upstream order (UNKNOWN for values the gateway does not know). */
   statuses(): readonly RecipientStatus[] {
     return this.#data().derived.statuses;
+  }
+
+  /**
+   * Counts per status, rates and progress (see RecipientStats). Worked out once per decoded array
+   * and batch status, and kept beside the statuses: a cached detail serves them to every request.
+   */
+  stats(batchStatus: BatchCallStatus): RecipientStats {
+    const { derived } = this.#data();
+    let stats = derived.stats.get(batchStatus);
+    if (stats === undefined) {
+      derived.counts ??= countRecipientStatuses(derived.statuses);
+      stats = toRecipientStats(derived.counts, batchStatus);
+      derived.stats.set(batchStatus, stats);
+    }
+    return stats;
   }
 
   #positions(filter: readonly RecipientStatus[]): readonly number[] {
