@@ -38,7 +38,10 @@ import type { UpstreamClient } from './upstream/client.js';
  * Whatever it does not handle identically goes to yoga untouched: other methods, content types
  * or Accept values, CORS requests, batches, persisted-operation ids, documents that fail to parse
  * or validate, operations over the fan-out limit, subscriptions and mutations. A declined request
- * is handed over before anything is executed, with its body when it was read.
+ * is handed over before anything is executed, with its body when it was read. Requests that
+ * accept a stream (SSE, multipart) are handed over unread, and a subscription found in a body
+ * already read goes to yoga's own node:http handler (streamed, cancelled on disconnect), never
+ * through the buffering replay.
  */
 
 export interface FastPathDependencies {
@@ -133,9 +136,14 @@ export function createFastPath(deps: FastPathDependencies): (req: IncomingMessag
       if (body === undefined) return; // the connection went away
       const params = parseParams(body);
       const entry = params === undefined ? undefined : prepare(params.query);
+      if (params !== undefined && entry !== undefined && isSubscription(entry.document, params.operationName)) {
+        // Yoga streams it (SSE when the client accepts anything); a replay would buffer the stream whole.
+        fallback(withConsumedBody(req, body), res);
+        return;
+      }
       const compiled = entry === undefined || params === undefined ? undefined : compiledFor(entry, params.operationName);
       if (params === undefined || entry === undefined || compiled === undefined || !variablesValid(entry.document, params) ||
-          estimateUpstreamCalls(entry.document, params.operationName, params.variables) > security.limits.upstreamCalls) {
+          estimateUpstreamCalls(entry.document, params.operationName, params.variables, services) > security.limits.upstreamCalls) {
         fallback(req, res, body);
         return;
       }
@@ -182,9 +190,34 @@ export function createFastPath(deps: FastPathDependencies): (req: IncomingMessag
   };
 }
 
+/** Whether the operation the request runs is a subscription. */
+function isSubscription(document: DocumentNode, operationName: string | undefined): boolean {
+  const operations = document.definitions.filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION);
+  const operation = operationName === undefined
+    ? (operations.length === 1 ? operations[0] : undefined)
+    : operations.find((o) => o.name?.value === operationName);
+  return operation?.operation === 'subscription';
+}
+
+/**
+ * The request, its body already read, for yoga's own node:http handler (which streams the
+ * response and cancels on disconnect): the Fetch adapter under yoga (@whatwg-node/server) takes a
+ * body that a framework consumed from `req.body`, as it does behind body-parsing middleware.
+ */
+function withConsumedBody(req: IncomingMessage, body: Buffer): IncomingMessage {
+  Object.defineProperty(req, 'body', { value: body, configurable: true, enumerable: false, writable: true });
+  return req;
+}
+
+/** A client that can read a stream (SSE, multipart): its subscriptions must reach yoga unbuffered. */
+const STREAMING_MEDIA = /text\/event-stream|multipart\/mixed/i;
+
 /** The response media type yoga would choose, or undefined when the Accept header is one to leave to yoga. */
 function responseType(accept: string | undefined): string | undefined {
   if (accept === undefined || accept === '' || accept === '*/*') return ACCEPTED_MEDIA.get('application/json');
+  // Such a request may be a subscription: handed over before its body is read, as the replay of a
+  // read body buffers yoga's whole response, which for a stream only ends with the subscription.
+  if (STREAMING_MEDIA.test(accept)) return undefined;
   const first = accept.split(',')[0]?.split(';')[0]?.trim();
   return first === undefined ? undefined : ACCEPTED_MEDIA.get(first);
 }

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { LiveStats } from './live/batch-watch.js';
 import type { UpstreamClient } from './upstream/client.js';
 
 const CIRCUIT_STATES = { closed: 0, half_open: 1, open: 2 } as const;
@@ -33,6 +34,20 @@ export class Metrics {
       labelNames: ['route'],
       registers: [this.registry],
     });
+  }
+
+  /** The live watch's figures, read at scrape time (`batchCallUpdated` subscriptions). */
+  observeLive(live: { readonly stats: LiveStats }): void {
+    const gauge = (name: string, help: string, pick: (s: LiveStats) => number): void => {
+      new Gauge({ name, help, registers: [this.registry], collect() { this.set(pick(live.stats)); } });
+    };
+    const counter = (name: string, help: string, pick: (s: LiveStats) => number): void => {
+      new Counter({ name, help, registers: [this.registry], collect() { this.reset(); this.inc(pick(live.stats)); } });
+    };
+    gauge('gateway_live_batches', 'Distinct batches watched for subscriptions (one upstream poll each per interval).', (s) => s.batches);
+    gauge('gateway_live_subscriptions', 'Open batchCallUpdated subscriptions.', (s) => s.subscriptions);
+    counter('gateway_live_polls_total', 'Upstream polls of watched batches started.', (s) => s.polls);
+    counter('gateway_live_poll_failures_total', 'Polls of watched batches that failed.', (s) => s.failedPolls);
   }
 
   /** Gauges read from the client at scrape time: cache statistics and circuit state. */

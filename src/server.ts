@@ -7,6 +7,7 @@ import { createFastPath, type Fallback } from './fast-path.js';
 import { schema } from './schema/index.js';
 import { Gatekeeper } from './security/plugins.js';
 import type { Config } from './config.js';
+import type { Timers } from './live/timers.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { Secret } from './secret.js';
@@ -27,13 +28,15 @@ export interface Gateway {
 export interface GatewayOptions {
   config: Config;
   logger: Logger;
+  /** What the live watch schedules its polls on; Node's timers by default (tests pass ManualTimers). */
+  liveTimers?: Timers | undefined;
 }
 
 /**
  * Starts the gateway's HTTP server. In demo mode (no API key) it first starts the upstream
  * simulator on a loopback port with a random key, and points the upstream client at it.
  */
-export async function startGateway({ config, logger }: GatewayOptions): Promise<Gateway> {
+export async function startGateway({ config, logger, liveTimers }: GatewayOptions): Promise<Gateway> {
   let simulator: Simulator | undefined;
   let baseUrl = config.upstream.baseUrl;
   let apiKey = config.upstream.apiKey;
@@ -60,7 +63,8 @@ export async function startGateway({ config, logger }: GatewayOptions): Promise<
   metrics.observe(upstream);
   const gatekeeper = new Gatekeeper(config.security, logger);
   const reportUnknownEnum = createUnknownEnumReporter(logger);
-  const services = createServices({ config, upstream, logger, reportUnknownEnum });
+  const services = createServices({ config, upstream, logger, reportUnknownEnum, liveTimers });
+  metrics.observeLive(services.live);
   const app = createApp({ config, upstream, logger, gatekeeper, reportUnknownEnum, services });
   const toYoga: Fallback = (req, res, body) => {
     if (req.url !== '/health' && req.url !== '/ready') metrics.requests.inc({ path: 'yoga' });

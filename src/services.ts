@@ -1,6 +1,7 @@
 import type { Config } from './config.js';
 import { SummaryCache } from './aggregates/summary-cache.js';
 import { BatchWatch } from './live/batch-watch.js';
+import type { Timers } from './live/timers.js';
 import type { Logger } from './logger.js';
 import type { UnknownEnumReporter } from './model/enums.js';
 import type { UpstreamClient } from './upstream/client.js';
@@ -23,14 +24,24 @@ export interface ServicesDependencies {
   upstream: UpstreamClient;
   logger: Logger;
   reportUnknownEnum: UnknownEnumReporter;
+  /** What the live watch schedules its polls on (tests fire them by hand); Node's timers by default. */
+  liveTimers?: Timers | undefined;
 }
 
-export function createServices({ config, upstream, logger, reportUnknownEnum }: ServicesDependencies): Services {
+export function createServices({ config, upstream, logger, reportUnknownEnum, liveTimers }: ServicesDependencies): Services {
   const { aggregates, live } = config;
   return {
     filterPageBudget: aggregates.filterPageBudget,
     summaryPageBudget: aggregates.summaryPageBudget,
-    summaries: new SummaryCache({ ttlMs: aggregates.summaryTtlMs }),
-    live: new BatchWatch({ ...live, upstream, logger: logger.child({ component: 'live' }), reportUnknownEnum }),
+    summaries: new SummaryCache({ ttlMs: aggregates.summaryTtlMs, computeTimeoutMs: config.operationTimeoutMs }),
+    live: new BatchWatch({
+      ...live,
+      upstream,
+      logger: logger.child({ component: 'live' }),
+      reportUnknownEnum,
+      // A poll gets the time budget of one operation, retries included.
+      pollTimeoutMs: config.operationTimeoutMs,
+      timers: liveTimers,
+    }),
   };
 }

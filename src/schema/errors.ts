@@ -13,7 +13,9 @@ export type ErrorCode =
   | 'UPSTREAM_UNAVAILABLE'
   | 'UPSTREAM_TIMEOUT'
   | 'UPSTREAM_OVERLOADED'
-  | 'QUERY_TOO_COMPLEX';
+  | 'QUERY_TOO_COMPLEX'
+  | 'TOO_MANY_SUBSCRIPTIONS'
+  | 'SHUTTING_DOWN';
 
 const UPSTREAM_CODES: Readonly<Record<UpstreamErrorCode, ErrorCode>> = {
   UPSTREAM_NOT_FOUND: 'NOT_FOUND',

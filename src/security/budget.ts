@@ -20,6 +20,11 @@ export class UpstreamBudget {
     return this.#spent;
   }
 
+  /** A new allowance, for the next event of a subscription (each event is priced like one operation). */
+  renew(): void {
+    this.#spent = 0;
+  }
+
   spend(): void {
     if (this.#spent >= this.#limit) {
       throw new BudgetExceededError(`This operation reached its limit of ${this.#limit} upstream calls`);

@@ -62,6 +62,11 @@ export interface CallOptions {
    * is not cut at `deadline`, which only stops retries that could not finish in time.
    */
   shared?: boolean | undefined;
+  /**
+   * Skip the cache lookup and the joining of identical calls in flight: the caller wants what the
+   * upstream says now (a live poll). The fresh answer is still stored for the readers after it.
+   */
+  fresh?: boolean | undefined;
 }
 
 export type Route = 'list' | 'detail';
@@ -224,12 +229,18 @@ export class UpstreamClient {
    * A read through the cache: a fresh cached answer is returned as is; otherwise identical reads
    * in flight are joined (one upstream GET however many callers), and the answer is cached for
    * the time its kind of data allows. Each caller still leaves at its own deadline or
-   * cancellation; the shared call is cancelled when its last caller has left.
+   * cancellation; the shared call is cancelled when its last caller has left. A `fresh` read
+   * skips the lookup and the joining, and stores its answer.
    */
   async #read<T>(path: string, call: CallOptions, load: (shared: CallOptions) => Promise<Loaded<T>>): Promise<T> {
     const cache = this.#cache;
     if (cache === undefined) return (await load(call)).value;
     const key = this.#cacheKey(path);
+    if (call.fresh === true) {
+      const loaded = await load(call);
+      cache.store.set(key, loaded.value, loaded.bytes, loaded.ttlMs);
+      return loaded.value;
+    }
     const hit = cache.store.get<T>(key);
     if (hit !== undefined) return hit;
     let flight = this.#inFlight.get(key) as Flight<T> | undefined;

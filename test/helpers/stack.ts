@@ -1,4 +1,5 @@
 import { loadConfig } from '../../src/config.js';
+import type { Timers } from '../../src/live/timers.js';
 import { createLogger } from '../../src/logger.js';
 import { startGateway, type Gateway } from '../../src/server.js';
 import type { Clock } from '../../src/simulator/clock.js';
@@ -35,6 +36,8 @@ export interface StackOptions {
   clock?: Clock;
   /** Sent with every `gql` request (e.g. an Authorization header); per-call headers win. */
   headers?: Record<string, string>;
+  /** What the gateway's live watch schedules its polls on (e.g. ManualTimers); Node's timers by default. */
+  liveTimers?: Timers;
 }
 
 /** The simulator and the gateway as real HTTP servers on loopback, wired together. */
@@ -57,7 +60,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...options.env,
   });
   const logger = createLogger({ level: config.logLevel, destination: { write: (line: string) => void logs.push(line) } });
-  const gateway = await startGateway({ config, logger });
+  const gateway = await startGateway({ config, logger, liveTimers: options.liveTimers });
   const endpoint = `${gateway.url}/graphql`;
 
   return {
