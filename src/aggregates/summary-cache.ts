@@ -1,6 +1,6 @@
 import type { BatchCallsSummary } from '../model/summary.js';
 import type { CallOptions } from '../upstream/client.js';
-import { UpstreamError } from '../upstream/errors.js';
+import { follow } from '../upstream/shared-flight.js';
 
 export interface SummaryCacheOptions {
   /** How long a summary is reused for identical arguments; 0 = not cached (nor shared). */
@@ -70,7 +70,7 @@ export class SummaryCache<T = BatchCallsSummary> {
       this.#entries.delete(key);
     }
     const flight = this.#flights.get(key) ?? this.#start(key, compute);
-    return follow(flight, caller, () => this.#abandon(key, flight));
+    return follow(flight, caller, "The operation's time budget ran out before the summary was ready", () => this.#abandon(key, flight));
   }
 
   #start(key: string, compute: SummaryComputation<T>): Flight<T> {
@@ -109,40 +109,4 @@ export class SummaryCache<T = BatchCallsSummary> {
       this.#entries.delete(oldest);
     }
   }
-}
-
-/** Waits for a shared computation on behalf of one caller, who may leave early (deadline, cancel). */
-function follow<T>(flight: Flight<T>, { signal, deadline }: CallOptions, onLeft: () => void): Promise<T> {
-  flight.waiters += 1;
-  return new Promise<T>((resolve, reject) => {
-    let done = false;
-    const finish = (): boolean => {
-      if (done) return false;
-      done = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      flight.waiters -= 1;
-      return true;
-    };
-    const leave = (error: unknown): void => {
-      if (!finish()) return;
-      onLeft();
-      reject(error);
-    };
-    const onAbort = (): void => leave(signal?.reason);
-    const timer = deadline === undefined
-      ? undefined
-      : setTimeout(() => leave(new UpstreamError('UPSTREAM_TIMEOUT', "The operation's time budget ran out before the summary was ready")),
-        Math.max(0, deadline - Date.now()));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    if (signal?.aborted === true) onAbort();
-    flight.promise.then(
-      (value) => {
-        if (finish()) resolve(value);
-      },
-      (error: unknown) => {
-        if (finish()) reject(error);
-      },
-    );
-  });
 }

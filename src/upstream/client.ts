@@ -9,6 +9,7 @@ import { UpstreamError, errorForStatus } from './errors.js';
 import { ELEMENTWISE_BYTES, decodeUtf8, parseJsonBytes, parseJsonDeferringLast } from './json-bytes.js';
 import { DEFAULT_BACKOFF, backoffDelay, parseRetryAfter, type BackoffOptions } from './retry.js';
 import { QueueFullError, Semaphore } from './semaphore.js';
+import { follow } from './shared-flight.js';
 import { UPSTREAM_PATHS, type WireWorkspaceBatchCallsResponse } from './types.js';
 
 export interface CircuitOptions {
@@ -83,42 +84,6 @@ interface Flight<T> {
   waiters: number;
   /** The latest deadline among the callers; undefined when one of them has none. */
   limit: { deadline: number | undefined };
-}
-
-/** Waits for a shared flight on behalf of one caller, who may leave early (deadline, cancel). */
-function follow<T>(flight: Flight<T>, { signal, deadline }: CallOptions): Promise<T> {
-  flight.waiters += 1;
-  return new Promise<T>((resolve, reject) => {
-    let done = false;
-    const finish = (): boolean => {
-      if (done) return false;
-      done = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      flight.waiters -= 1;
-      return true;
-    };
-    const leave = (error: unknown): void => {
-      if (!finish()) return;
-      if (flight.waiters === 0) flight.controller.abort();
-      reject(error);
-    };
-    const onAbort = (): void => leave(signal?.reason);
-    const timer = deadline === undefined
-      ? undefined
-      : setTimeout(() => leave(new UpstreamError('UPSTREAM_TIMEOUT', "The operation's time budget ran out before the upstream API answered")),
-        Math.max(0, deadline - Date.now()));
-    signal?.addEventListener('abort', onAbort, { once: true });
-    if (signal?.aborted === true) onAbort();
-    flight.promise.then(
-      (value) => {
-        if (finish()) resolve(value);
-      },
-      (error: unknown) => {
-        if (finish()) reject(error);
-      },
-    );
-  });
 }
 
 const ATTEMPT_TIMEOUT = Symbol('attempt timeout');
@@ -269,7 +234,10 @@ export class UpstreamClient {
       const { limit } = flight;
       limit.deadline = limit.deadline === undefined || call.deadline === undefined ? undefined : Math.max(limit.deadline, call.deadline);
     }
-    return follow(flight, call);
+    const joined = flight;
+    return follow(joined, call, "The operation's time budget ran out before the upstream API answered", () => {
+      if (joined.waiters === 0) joined.controller.abort();
+    });
   }
 
   /**
