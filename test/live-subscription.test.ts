@@ -572,3 +572,123 @@ async function servedBy(stack: Stack): Promise<Record<string, number>> {
   for (const match of text.matchAll(/^gateway_graphql_requests_total\{path="(\w+)"\} (\d+)$/gm)) counts[match[1] ?? ''] = Number(match[2]);
   return counts;
 }
+
+/** A subscription whose every event reads the upstream list again: its agent's newest batch. */
+const AGENT_SUBSCRIPTION = `subscription WatchAgent($id: ID!) {
+  batchCallUpdated(id: $id) {
+    batchId status
+    agent { agentId batchCalls(first: 1) { edges { node { batchId name } } } }
+  }
+}`;
+
+interface AgentEvent {
+  batchId: string;
+  status: string;
+  agent: { agentId: string; batchCalls: { edges: Array<{ node: { batchId: string; name: string } }> } | null } | null;
+}
+
+/** An AGENT_SUBSCRIPTION payload's event (the SSE reader types payloads for SUBSCRIPTION). */
+function agentEvent(payload: Payload | undefined): AgentEvent {
+  const event = payload?.data?.batchCallUpdated as unknown as AgentEvent | null | undefined;
+  if (event === undefined || event === null) throw new Error(`not an update: ${JSON.stringify(payload)}`);
+  return event;
+}
+
+/** The batches `agent.batchCalls(first: 1)` listed in an event, as `batchId:name`. */
+function newestOfAgent(payload: Payload | undefined): string[] {
+  const edges = agentEvent(payload).agent?.batchCalls?.edges;
+  if (edges === undefined) throw new Error(`no agent.batchCalls in ${JSON.stringify(payload)}`);
+  return edges.map((e) => `${e.node.batchId}:${e.node.name}`);
+}
+
+/** Moves the batch to its next visible change and fires the poll that finds it; waits for event `count`. */
+async function nextEvent(stack: Stack, clock: ManualClock, timers: ManualTimers, client: Client, id: string, count: number): Promise<void> {
+  const detail = advanceToNextChange(stack, clock, id);
+  if (TERMINAL.has(detail.status)) throw new Error(`the batch finished before event ${count}`);
+  expect(timers.pendingDelays()).toEqual([1_000]);
+  timers.runNext();
+  await until(() => client.payloads.length === count, `event ${count}`);
+}
+
+describe('batchCallUpdated: each event starts afresh (deadline, upstream-call budget, loaders)', () => {
+  // An agent of its own: the batch under watch is its only batch, so its newest.
+  const AGENT = 'agent_renewal_test';
+
+  it('budget per event: with QUERY_MAX_UPSTREAM_CALLS=2, five events each list the agent once, all without errors', async () => {
+    const clock = new ManualClock(Date.now());
+    const timers = new ManualTimers();
+    const stack = await stackWith({ clock, liveTimers: timers, env: { QUERY_MAX_UPSTREAM_CALLS: '2' } });
+    const id = stack.simulator.store.addBatch({ agentId: AGENT, status: 'in_progress', recipients: 20 });
+    const name = stack.simulator.store.getBatch(id)?.name;
+    stack.resetCalls();
+
+    // The limit is in force: each event is priced on its own (one list call here), and a
+    // subscription whose events would cost three is refused before anything is polled.
+    const tooDear = await open(stack, id, {
+      query: `subscription($id: ID!) { batchCallUpdated(id: $id) { agent {
+        a: batchCalls(first: 1) { edges { cursor } } b: batchCalls(first: 2) { edges { cursor } } c: batchCalls(first: 3) { edges { cursor } } } } }`,
+    });
+    await tooDear.ended;
+    expect(codeOf(tooDear.payloads[0])).toBe('QUERY_TOO_COMPLEX');
+    expect(tooDear.payloads[0]?.errors?.[0]?.message).toContain('up to 3 upstream calls');
+    expect(stack.calls()).toHaveLength(0);
+
+    const client = await open(stack, id, { query: AGENT_SUBSCRIPTION });
+    await until(() => client.payloads.length === 1, 'the first event');
+    for (let count = 2; count <= 5; count += 1) await nextEvent(stack, clock, timers, client, id, count);
+
+    // Without a fresh budget per event, the third event's list would be refused (QUERY_TOO_COMPLEX).
+    expect(client.payloads.map((p) => p.errors)).toEqual(Array.from({ length: 5 }, () => undefined));
+    expect(client.payloads.map(newestOfAgent)).toEqual(Array.from({ length: 5 }, () => [`${id}:${name}`]));
+    expect(client.payloads.map((p) => agentEvent(p).agent?.agentId)).toEqual(Array.from({ length: 5 }, () => AGENT));
+    // One list call per event: read afresh each time (the loaders were emptied), never twice.
+    const lists = stack.calls('list');
+    expect(lists).toHaveLength(5);
+    for (const call of lists) expect(new URL(call.url, 'http://simulator').searchParams.get('agent_id')).toBe(AGENT);
+    expect(stack.calls('detail')).toHaveLength(5);
+    client.close();
+  });
+
+  it('deadline per event: an event resolved longer than OPERATION_TIMEOUT_MS after the subscription started still reads the upstream', async () => {
+    const clock = new ManualClock(Date.now());
+    const timers = new ManualTimers();
+    const stack = await stackWith({ clock, liveTimers: timers, env: { OPERATION_TIMEOUT_MS: '300' } });
+    const id = stack.simulator.store.addBatch({ agentId: AGENT, status: 'in_progress', recipients: 20 });
+    const name = stack.simulator.store.getBatch(id)?.name;
+    stack.resetCalls();
+
+    const client = await open(stack, id, { query: AGENT_SUBSCRIPTION });
+    await until(() => client.payloads.length === 1, 'the first event');
+    // Real time past the operation's deadline (and past the first event's own).
+    await sleep(700);
+    await nextEvent(stack, clock, timers, client, id, 2);
+    await sleep(700);
+    await nextEvent(stack, clock, timers, client, id, 3);
+
+    // Without a fresh deadline per event, the list of events 2 and 3 would fail with UPSTREAM_TIMEOUT.
+    expect(client.payloads.map((p) => p.errors)).toEqual([undefined, undefined, undefined]);
+    expect(client.payloads.map(newestOfAgent)).toEqual(Array.from({ length: 3 }, () => [`${id}:${name}`]));
+    expect(stack.calls('list').map((r) => r.status)).toEqual([200, 200, 200]);
+    client.close();
+  });
+
+  it('loaders per event: a batch renamed upstream between two events shows its new name in the second', async () => {
+    const clock = new ManualClock(Date.now());
+    const timers = new ManualTimers();
+    const stack = await stackWith({ clock, liveTimers: timers });
+    const id = stack.simulator.store.addBatch({ agentId: AGENT, status: 'in_progress', recipients: 20, name: 'Before the rename' });
+    stack.resetCalls();
+
+    const client = await open(stack, id, { query: AGENT_SUBSCRIPTION });
+    await until(() => client.payloads.length === 1, 'the first event');
+    expect(newestOfAgent(client.payloads[0])).toEqual([`${id}:Before the rename`]);
+
+    stack.simulator.store.patchBatch(id, { name: 'After the rename' });
+    await nextEvent(stack, clock, timers, client, id, 2);
+    // Read afresh, not the first event's page kept in the operation's loader.
+    expect(newestOfAgent(client.payloads[1])).toEqual([`${id}:After the rename`]);
+    expect(client.payloads[1]?.errors).toBeUndefined();
+    expect(stack.calls('list')).toHaveLength(2);
+    client.close();
+  });
+});

@@ -11,8 +11,8 @@ import { parseBatchCallId } from './ids.js';
  * (its `call`, with the deadline app.ts set when the request arrived) is the same for every event.
  * Each event therefore starts a fresh budget of the same length, so that a field resolved per
  * event that calls the upstream does not fail only because the subscription is old. (The
- * operation's upstream-call budget, UpstreamBudget, is not renewed: it bounds what one
- * subscription can spend upstream over its whole life.)
+ * operation's upstream-call budget, UpstreamBudget, is renewed too: each event is priced like one
+ * operation, as the estimate in upstream-cost.ts prices it.)
  */
 const eventBudgetMs = new WeakMap<CallOptions, number>();
 
