@@ -199,14 +199,16 @@ export interface DeferredBody {
 /**
  * Parses everything but the array `key` when that array is the last member of the body's
  * top-level object (as the upstream sends a detail's recipients): that array is most of the body
- * and most queries never read it. Finding it costs a native byte search, not a scan: a `"key"`
- * in the bytes followed by `: [`, with `] }` ending the body. The bytes before the key must then
- * parse as an object on their own (plus its closing brace), which they cannot when the match sits
- * inside a string or a nested value. Anything else returns undefined: parse the whole body instead.
+ * and most queries never read it. The key is found by a native byte search: a `"key"` followed
+ * by `: [`, with `] }` ending the body. The bytes before the key must then parse as an object on
+ * their own (plus its closing brace), which they cannot when the match sits inside a string or a
+ * nested value; and the array that starts after the key must end exactly before that `] }` (a
+ * bracket scan, no decoding), so no member follows it. Anything else returns undefined: parse the
+ * whole body instead.
  *
- * The array is checked by JSON.parse only when `rest` is called. When it does not parse on its
- * own (a later key whose value is also an array, a duplicate key, or a broken body), `rest`
- * parses the whole body and returns its `key`, or throws the SyntaxError JSON.parse gives.
+ * The array's content is checked by JSON.parse only when `rest` is called. When it does not parse
+ * on its own (a broken body), `rest` parses the whole body and returns its `key`, or throws the
+ * SyntaxError JSON.parse gives.
  */
 export function parseJsonDeferringLast(bytes: Uint8Array, key: string): DeferredBody | undefined {
   const start = bomLength(bytes);
@@ -247,6 +249,13 @@ function headBefore(
   if (bytes[at] !== COLON) return undefined;
   at = skipSpace(bytes, at + 1);
   if (bytes[at] !== OPEN_ARRAY || at >= closeArray) return undefined;
+  // The array must be the last member: it ends at the body's final `]`, not before it.
+  try {
+    if (skipValue(bytes, at) !== closeArray + 1) return undefined;
+  } catch (error) {
+    if (!(error instanceof Unexpected)) throw error;
+    return undefined;
+  }
   const beforeKey = lastNonSpace(bytes, keyAt);
   let headEnd: number;
   if (bytes[beforeKey] === COMMA) headEnd = beforeKey;
