@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import { createContext, createUnknownEnumReporter, type Context } from './context.js';
 import type { UnknownEnumReporter } from './model/enums.js';
 import type { Services } from './services.js';
+import { useStreamingSubscriptions } from './live/stream-accept.js';
 import type { Logger } from './logger.js';
 import { isExpectedError, maskError } from './schema/errors.js';
 import type { Identity } from './security/auth.js';
@@ -133,6 +134,7 @@ export function createApp(deps: AppDependencies): App {
     plugins: [
       useReadinessCheck({ endpoint: '/ready', check: readinessCheck(upstream, logger, readinessTtlMs) }),
       ...securityPlugins({ security, gatekeeper, logger, graphiql }),
+      useStreamingSubscriptions(),
     ],
   });
 }

@@ -542,6 +542,27 @@ describe('batchCallUpdated: transport', () => {
     expect((after['fast'] ?? 0) - (before['fast'] ?? 0)).toBe(0);
   });
 
+  it('a client that cannot take a stream gets BAD_REQUEST, and nothing is watched or polled', async () => {
+    const stack = await stackWith({ clock: new ManualClock(Date.now()), liveTimers: new ManualTimers(), env: { LIVE_MAX_BATCHES: '1' } });
+    const id = stack.simulator.store.addBatch({ status: 'in_progress', recipients: 2 });
+    for (const accept of ['application/json', 'application/graphql-response+json']) {
+      const response = await fetch(`${stack.gateway.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept },
+        body: JSON.stringify({ query: SUBSCRIPTION, variables: { id } }),
+      });
+      const body = await response.json() as Payload;
+      expect(body.errors?.[0]?.extensions?.['code']).toBe('BAD_REQUEST');
+      expect(body.errors?.[0]?.message).toMatch(/text\/event-stream/);
+    }
+    expect(stack.calls()).toHaveLength(0);
+    // The one watch slot is still free: a streaming client gets its first event.
+    const client = await open(stack, id);
+    await until(() => client.payloads.length === 1, 'the first event');
+    expect(client.payloads[0]?.data?.batchCallUpdated?.batchId).toBe(id);
+    client.close();
+  });
+
   it('polls bypass the cache and store their answer: a query after a poll is served without an upstream call', async () => {
     const clock = new ManualClock(Date.now());
     const timers = new ManualTimers();

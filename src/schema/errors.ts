@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'UPSTREAM_OVERLOADED'
   | 'QUERY_TOO_COMPLEX'
   | 'TOO_MANY_SUBSCRIPTIONS'
+  /** A subscription sent by a client that does not accept a stream. */
+  | 'BAD_REQUEST'
   | 'SHUTTING_DOWN';
 
 const UPSTREAM_CODES: Readonly<Record<UpstreamErrorCode, ErrorCode>> = {
