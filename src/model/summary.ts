@@ -85,7 +85,7 @@ class Tally {
 export class SummaryAccumulator {
   readonly #scope: SummaryScope;
   readonly #all = new Tally();
-  readonly #agents = new Map<string, { agent: Agent; tally: Tally }>();
+  readonly #agents = new Map<string, { agent: Agent; namedAt: Date; tally: Tally }>();
   readonly #seen = new Set<string>();
   #oldest: Date | null = null;
 
@@ -100,9 +100,12 @@ export class SummaryAccumulator {
       this.#all.add(batch);
       let agent = this.#agents.get(batch.agentId);
       if (agent === undefined) {
-        // Named as on the first (newest, in list order) batch seen.
-        agent = { agent: { agentId: batch.agentId, name: batch.agentName }, tally: new Tally() };
+        agent = { agent: { agentId: batch.agentId, name: batch.agentName }, namedAt: batch.createdAt, tally: new Tally() };
         this.#agents.set(batch.agentId, agent);
+      } else if (batch.createdAt > agent.namedAt) {
+        // Named as on its newest batch counted (by creation time: the list's order is not documented).
+        agent.agent = { agentId: batch.agentId, name: batch.agentName };
+        agent.namedAt = batch.createdAt;
       }
       agent.tally.add(batch);
       if (this.#oldest === null || batch.createdAt < this.#oldest) this.#oldest = batch.createdAt;

@@ -10,14 +10,15 @@ export const AgentRef = builder.objectRef<Agent>('Agent');
 
 /**
  * The batch-calling API has no agent endpoint: an agent is known through its batches. Loading one
- * by id reads the newest of them (one list call, `limit=1&agent_id=...`) for the agent's name.
+ * by id reads the first of them the upstream lists (one list call, `limit=1&agent_id=...`) for the
+ * agent's name.
  */
 async function loadAgent(id: string, context: Context): Promise<Agent> {
   const agentId = upstreamId(id, 'The Agent id');
   const page = await context.batchPages.load({ limit: 1, lastDoc: null, agentId });
-  const newest = page.items[0];
-  if (newest === undefined) throw notFound(`Agent ${agentId} has no batch calls (agents are known through their batches)`);
-  return { agentId, name: newest.agentName };
+  const listed = page.items[0];
+  if (listed === undefined) throw notFound(`Agent ${agentId} has no batch calls (agents are known through their batches)`);
+  return { agentId, name: listed.agentName };
 }
 
 builder.node(AgentRef, {

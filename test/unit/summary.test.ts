@@ -85,6 +85,15 @@ describe('SummaryAccumulator', () => {
     expect(summary.partial).toBe(true);
   });
 
+  it('names each agent as on its newest batch counted, whatever the list order', () => {
+    const accumulator = new SummaryAccumulator(ALL);
+    const renamed = (id: string, createdMs: number, name: string): BatchCall => ({ ...batch(id, 'agent_r', 'COMPLETED', createdMs, [1, 1, 1]), agentName: name });
+    accumulator.add([renamed('b1', T0 + 1_000, 'Middle name'), renamed('b2', T0 + 5_000, 'Newest name'), renamed('b3', T0, 'Oldest name')]);
+    const [agent] = accumulator.result({ partial: false, pagesRead: 1, computedAt: new Date(T0) }).agents;
+    expect(agent?.agent.name).toBe('Newest name');
+    expect(agent?.batchCount).toBe(3);
+  });
+
   it('is empty but complete when nothing is in scope', () => {
     const accumulator = new SummaryAccumulator({ ...ALL, agentId: 'nobody' });
     accumulator.add(batches);
