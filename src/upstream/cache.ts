@@ -22,6 +22,8 @@ export interface CacheStats {
 interface Entry {
   value: unknown;
   bytes: number;
+  /** When the upstream call that fetched it started (a monotonic ms clock). */
+  askedAt: number;
 }
 
 /**
@@ -56,13 +58,20 @@ export class ResponseCache {
     return entry.value as T;
   }
 
-  set(key: string, value: unknown, bytes: number, ttlMs: number): void {
+  /**
+   * Keeps an answer, unless the entry already held was fetched by a call started later (a slow
+   * read finishing after a fresher one must not replace it). `askedAt`: when the call started.
+   */
+  set(key: string, value: unknown, bytes: number, ttlMs: number, askedAt = performance.now()): void {
     if (ttlMs <= 0) return;
-    this.#lru.set(key, { value, bytes }, { ttl: ttlMs });
+    const held = this.#lru.get(key, { updateAgeOnGet: false });
+    if (held !== undefined && held.askedAt > askedAt) return;
+    this.#lru.set(key, { value, bytes, askedAt }, { ttl: ttlMs });
   }
 
-  delete(key: string): void {
-    this.#lru.delete(key);
+  /** Drops the entry for `key` if it still holds `value` (a newer answer stays). */
+  delete(key: string, value: unknown): void {
+    if (this.#lru.get(key, { updateAgeOnGet: false })?.value === value) this.#lru.delete(key);
   }
 
   countCoalesced(): void {

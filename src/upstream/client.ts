@@ -161,9 +161,10 @@ export class UpstreamClient {
     const path = detailPath(batchId);
     return this.#read(path, call, async (shared) => {
       const { body, bytes, rest } = await this.#get('detail', path, shared);
-      // Recipients that turn out unreadable: said once, and the entry leaves the cache so the next read refetches.
+      let decoded: DecodedBatchDetail | undefined;
+      // Recipients that turn out unreadable: said once, and this answer leaves the cache so the next read refetches.
       const fail = (error: SyntaxError | DecodeError): UpstreamError => {
-        this.#cache?.store.delete(this.#cacheKey(path));
+        if (decoded !== undefined) this.#cache?.store.delete(this.#cacheKey(path), decoded);
         return this.#invalid(error, 'detail');
       };
       const load = rest ?? ((): unknown => (typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['recipients'] : undefined));
@@ -172,6 +173,7 @@ export class UpstreamClient {
         return load();
       };
       const value = this.#decode(() => decodeBatchDetail(body, fail, counted), 'detail');
+      decoded = value;
       return { value, bytes, ttlMs: this.#cache === undefined ? 0 : detailTtl(String(value.batch.status), this.#cache.ttls) };
     });
   }
@@ -202,8 +204,9 @@ export class UpstreamClient {
     if (cache === undefined) return (await load(call)).value;
     const key = this.#cacheKey(path);
     if (call.fresh === true) {
+      const askedAt = performance.now();
       const loaded = await load(call);
-      cache.store.set(key, loaded.value, loaded.bytes, loaded.ttlMs);
+      cache.store.set(key, loaded.value, loaded.bytes, loaded.ttlMs, askedAt);
       return loaded.value;
     }
     const hit = cache.store.get<T>(key);
@@ -220,8 +223,9 @@ export class UpstreamClient {
           return limit.deadline;
         },
       };
+      const askedAt = performance.now();
       const promise = load(shared).then((loaded) => {
-        cache.store.set(key, loaded.value, loaded.bytes, loaded.ttlMs);
+        cache.store.set(key, loaded.value, loaded.bytes, loaded.ttlMs, askedAt);
         return loaded.value;
       });
       const created: Flight<T> = { promise, controller, waiters: 0, limit };

@@ -16,6 +16,26 @@ describe('ResponseCache', () => {
     expect(cache.stats()).toEqual({ hits: 2, misses: 2, evictions: 0, coalesced: 0, entries: 1, bytes: 10 });
   });
 
+  it('an answer to a call started earlier does not replace one to a call started later', () => {
+    const cache = new ResponseCache(1_000);
+    cache.set('a', 'fresh poll', 10, LONG, 200);
+    cache.set('a', 'slow older read', 10, LONG, 100);
+    expect(cache.get('a')).toBe('fresh poll');
+    cache.set('a', 'newer still', 10, LONG, 300);
+    expect(cache.get('a')).toBe('newer still');
+  });
+
+  it('drops an entry only while it still holds the given answer', () => {
+    const cache = new ResponseCache(1_000);
+    const broken = { id: 'old' };
+    cache.set('a', broken, 10, LONG, 1);
+    cache.set('a', { id: 'new' }, 10, LONG, 2);
+    cache.delete('a', broken);
+    expect(cache.get('a')).toEqual({ id: 'new' });
+    cache.delete('a', cache.get('a'));
+    expect(cache.get('a')).toBeUndefined();
+  });
+
   it('bounds the bytes it holds: past the bound the oldest entries are evicted and counted', () => {
     const cache = new ResponseCache(100);
     cache.set('a', 'A', 40, LONG);
