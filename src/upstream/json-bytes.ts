@@ -220,7 +220,7 @@ export function parseJsonDeferringLast(bytes: Uint8Array, key: string): Deferred
   // The same key may come first in a nested value; a few matches are tried, then the whole body is parsed.
   let keyAt = buffer.indexOf(needle, start);
   for (let tries = 0; keyAt >= 0 && tries < MAX_KEY_MATCHES; tries += 1) {
-    const head = headBefore(bytes, start, keyAt, needle.length, closeArray);
+    const head = headBefore(buffer, start, keyAt, needle.length, closeArray);
     if (head !== undefined) {
       const range: Range = { start: head.arrayStart, end: closeArray + 1 };
       const rest = (): unknown => {
@@ -243,18 +243,21 @@ const MAX_KEY_MATCHES = 4;
 
 /** The object before the key at `keyAt`, when the key is followed by `: [` and what precedes it parses as an object. */
 function headBefore(
-  bytes: Uint8Array, start: number, keyAt: number, keyLength: number, closeArray: number,
+  bytes: Buffer, start: number, keyAt: number, keyLength: number, closeArray: number,
 ): { value: Record<string, unknown>; arrayStart: number } | undefined {
   let at = skipSpace(bytes, keyAt + keyLength);
   if (bytes[at] !== COLON) return undefined;
   at = skipSpace(bytes, at + 1);
   if (bytes[at] !== OPEN_ARRAY || at >= closeArray) return undefined;
-  // The array must be the last member: it ends at the body's final `]`, not before it.
-  try {
-    if (skipValue(bytes, at) !== closeArray + 1) return undefined;
-  } catch (error) {
-    if (!(error instanceof Unexpected)) throw error;
-    return undefined;
+  // The array must be the last member: it ends at the body's final `]`, not before it. With no
+  // `]` byte in between (a native search) no other can close it; else a bracket scan decides.
+  if (bytes.indexOf(CLOSE_ARRAY, at + 1) !== closeArray) {
+    try {
+      if (skipValue(bytes, at) !== closeArray + 1) return undefined;
+    } catch (error) {
+      if (!(error instanceof Unexpected)) throw error;
+      return undefined;
+    }
   }
   const beforeKey = lastNonSpace(bytes, keyAt);
   let headEnd: number;
