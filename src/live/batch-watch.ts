@@ -180,10 +180,6 @@ export class BatchWatch {
     this.#claimTimeoutMs = options.claimTimeoutMs ?? 10_000;
   }
 
-  get options(): Readonly<BatchWatchOptions> {
-    return this.#options;
-  }
-
   get stats(): LiveStats {
     return { batches: this.#watched.size, subscriptions: this.#subscriptions, polls: this.#polls, failedPolls: this.#failedPolls };
   }

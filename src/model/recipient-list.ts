@@ -101,11 +101,6 @@ export class RecipientList {
     return position === -1 ? null : this.#at(position);
   }
 
-  /** Each recipient's status, in upstream order (UNKNOWN for values the gateway does not know). */
-  statuses(): readonly RecipientStatus[] {
-    return this.#data().derived.statuses;
-  }
-
   /**
    * Counts per status, rates and progress (see RecipientStats). Worked out once per decoded array
    * and batch status, and kept beside the statuses: a cached detail serves them to every request.

@@ -167,12 +167,7 @@ export class UpstreamClient {
         if (decoded !== undefined) this.#cache?.store.delete(this.#cacheKey(path), decoded);
         return this.#invalid(error, 'detail');
       };
-      const load = rest ?? ((): unknown => (typeof body === 'object' && body !== null ? (body as Record<string, unknown>)['recipients'] : undefined));
-      const counted = (): unknown => {
-        this.#onDecode('recipients');
-        return load();
-      };
-      const value = this.#decode(() => decodeBatchDetail(body, fail, counted), 'detail');
+      const value = this.#decode(() => decodeBatchDetail(body, fail, rest, () => this.#onDecode('recipients')), 'detail');
       decoded = value;
       return { value, bytes, ttlMs: this.#cache === undefined ? 0 : detailTtl(String(value.batch.status), this.#cache.ttls) };
     });

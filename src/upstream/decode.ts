@@ -90,11 +90,6 @@ export class LazyRecipients {
     this.#fail = fail;
   }
 
-  /** Already read and checked (or already failed). */
-  get settled(): boolean {
-    return this.#load === undefined;
-  }
-
   get(): readonly WireRecipient[] {
     if (this.#value !== undefined) return this.#value;
     if (this.#error !== undefined) throw this.#error;
@@ -130,14 +125,20 @@ export interface DecodedBatchDetail {
 }
 
 /**
- * A detail response: `body` is the parsed body, or the body without its recipients; `recipients`
- * gives them (reading the body's own, or parsing them then) when they are first read.
+ * A detail response: `body` is the parsed body, or (with `rest`) the body without its recipients,
+ * which `rest` parses when they are first read. `onRead` is told when that happens.
  */
 export function decodeBatchDetail(
   body: unknown,
   fail: (error: SyntaxError | DecodeError) => Error,
-  recipients: () => unknown = () => (isObject(body) ? body['recipients'] : undefined),
+  rest?: () => unknown,
+  onRead?: () => void,
 ): DecodedBatchDetail {
   checkBatch(body, '(body)');
-  return { batch: body, recipients: new LazyRecipients(recipients, fail) };
+  const read = rest ?? ((): unknown => (body as unknown as Json)['recipients']);
+  const load = (): unknown => {
+    onRead?.();
+    return read();
+  };
+  return { batch: body, recipients: new LazyRecipients(load, fail) };
 }
