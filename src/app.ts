@@ -133,7 +133,7 @@ export function createApp(deps: AppDependencies): App {
     },
     plugins: [
       useReadinessCheck({ endpoint: '/ready', check: readinessCheck(upstream, logger, readinessTtlMs) }),
-      ...securityPlugins({ security, gatekeeper, logger, graphiql }),
+      ...securityPlugins({ security, gatekeeper, logger, graphiql, budgets: config.aggregates }),
       useStreamingSubscriptions(),
     ],
   });

@@ -34,17 +34,19 @@ export interface SecurityPluginOptions {
   logger: Logger;
   /** GraphiQL's page itself is served without credentials (its requests still need them). */
   graphiql: boolean;
+  /** The page budgets the resolvers scan within (Config.aggregates), for the fan-out estimate. */
+  budgets: ScanBudgets;
 }
 
 /** Every request-level protection, in the order yoga must run them. */
-export function securityPlugins({ security, gatekeeper, logger, graphiql }: SecurityPluginOptions): Plugin[] {
+export function securityPlugins({ security, gatekeeper, logger, graphiql, budgets }: SecurityPluginOptions): Plugin[] {
   const plugins: Plugin[] = [authentication(gatekeeper, graphiql)];
   plugins.push(useCSRFPrevention({ requestHeaders: CSRF_HEADERS }));
   if (security.persistedOperations !== undefined) plugins.push(persistedOperations(security.persistedOperations, logger));
   plugins.push(...queryLimits(security));
   if (!security.introspection) plugins.push(useDisableIntrospection());
   if (security.blockFieldSuggestions) plugins.push(blockFieldSuggestionsPlugin());
-  plugins.push(upstreamFanOut(security.limits.upstreamCalls));
+  plugins.push(upstreamFanOut(security.limits.upstreamCalls, budgets));
   return plugins;
 }
 
@@ -187,38 +189,20 @@ export function validationRules(security: SecurityConfig): ValidationRule[] {
  * Refuses, before execution, an operation that would need more upstream calls than allowed. A
  * subscription is checked once, when it starts, for what each of its events costs.
  */
-function upstreamFanOut(limit: number): Plugin {
+function upstreamFanOut(limit: number, budgets: ScanBudgets): Plugin {
   const refusal = (calls: number): ExecutionResult => ({
     errors: [tooComplex(`This operation would need up to ${calls} upstream calls; the limit is ${limit}`)],
   });
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      const calls = estimateUpstreamCalls(args.document, args.operationName, args.variableValues, scanBudgetsOf(args.contextValue));
+      const calls = estimateUpstreamCalls(args.document, args.operationName, args.variableValues, budgets);
       if (calls > limit) setResultAndStopExecution(refusal(calls));
     },
     onSubscribe({ args, setResultAndStopExecution }) {
-      const calls = estimateUpstreamCalls(args.document, args.operationName, args.variableValues, scanBudgetsOf(args.contextValue));
+      const calls = estimateUpstreamCalls(args.document, args.operationName, args.variableValues, budgets);
       if (calls > limit) setResultAndStopExecution(refusal(calls));
     },
   };
-}
-
-/**
- * The page budgets (Config.aggregates) as the resolvers see them: the process-wide services on
- * the operation's context, so the estimate and the resolvers can never disagree on them.
- */
-function scanBudgetsOf(contextValue: unknown): ScanBudgets {
-  const services: unknown = typeof contextValue === 'object' && contextValue !== null && 'services' in contextValue
-    ? contextValue.services
-    : undefined;
-  if (
-    typeof services === 'object' && services !== null &&
-    'filterPageBudget' in services && typeof services.filterPageBudget === 'number' &&
-    'summaryPageBudget' in services && typeof services.summaryPageBudget === 'number'
-  ) {
-    return { filterPageBudget: services.filterPageBudget, summaryPageBudget: services.summaryPageBudget };
-  }
-  throw new Error('the operation context has no services: cannot estimate its upstream calls');
 }
 
 /**
